@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// Layout and layering: ../shared/DESIGN.md section 1. Each target imports only what is below it.
+import PackageDescription
+
+let package = Package(
+    name: "clip-server",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "clip-server", targets: ["clip-server"]),
+        .library(name: "CLIP", targets: ["CLIP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev)
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+
+        // MARK: - C image codecs: libjpeg/libpng behind setjmp, so bad bytes return an error code
+        .target(
+            name: "CImageCodecs",
+            dependencies: ["CJPEG", "CPNG"]
+        ),
+
+        // MARK: - Swift libraries
+        .target(
+            name: "CLIP",
+            dependencies: ["CImageCodecs"]
+        ),
+
+        // MARK: - Executable
+        .executableTarget(
+            name: "clip-server",
+            dependencies: [
+                "CLIP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "CLIPTests",
+            dependencies: ["CLIP"],
+            exclude: ["Fixtures"]
+        ),
+    ]
+)

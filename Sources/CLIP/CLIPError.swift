@@ -1,0 +1,29 @@
+/// Every error the CLIP library throws. Messages name the offending thing (file, tensor, limit).
+public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
+    // MARK: - Image decoding
+    /// Zero bytes were given as an image.
+    case emptyImage
+    /// The bytes are not a JPEG or PNG (format is sniffed from the bytes, never the file name).
+    case notAnImage
+    /// A known container whose variant we do not decode (e.g. a 12-bit or arithmetic-coded JPEG).
+    case unsupportedImage(String)
+    /// A JPEG or PNG whose data is corrupt or truncated; the string is the codec's own message.
+    case corruptImage(String)
+    /// The header announces more pixels than allowed; checked before any pixel buffer is allocated.
+    case tooManyPixels(width: Int, height: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .emptyImage:
+            return "empty image: zero bytes"
+        case .notAnImage:
+            return "not an image: the bytes are neither JPEG nor PNG"
+        case .unsupportedImage(let why):
+            return "unsupported image: \(why)"
+        case .corruptImage(let why):
+            return "corrupt or truncated image: \(why)"
+        case .tooManyPixels(let width, let height, let limit):
+            return "image too large: \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
+        }
+    }
+}
