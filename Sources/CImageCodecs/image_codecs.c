@@ -28,7 +28,7 @@ struct clip_decoder {
     uint32_t width, height;   // stored (before orientation)
     int orientation;          // 1...8, known after decode (PNG may carry eXIf after IDAT)
     int truncated;            // the data ended before the image did
-    int finishing;            // past the last scanline: a missing EOI/IEND is tolerated (as PIL does)
+    int finishing;            // PNG past the last row: a missing IEND is tolerated
     int last_error_code;      // libjpeg msg_code of the fatal error
     char message[JMSG_LENGTH_MAX + 64];
 
@@ -186,12 +186,12 @@ static void jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(d->jpeg_error.jump, 1);
 }
 
-// Warnings (corrupt-but-decodable data) do not abort, except running out of data before the last
-// scanline: libjpeg then invents an EOI and returns a grey-filled image, Pillow raises
-// "image file is truncated", and so do we.
+// Warnings (corrupt-but-decodable data) do not abort, except running out of data: libjpeg then
+// invents an EOI and returns a grey-filled image, while Pillow raises "image file is truncated"
+// (even when only the final EOI marker is missing), and so do we.
 static void jpeg_emit_message(j_common_ptr cinfo, int level) {
     clip_decoder *d = (clip_decoder *)cinfo->client_data;
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF && !d->finishing) {
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
         d->truncated = 1;
         set_message(d, "truncated: premature end of JPEG data");
         longjmp(d->jpeg_error.jump, 1);
@@ -314,7 +314,6 @@ static clip_codec_status jpeg_decode(clip_decoder *d, uint8_t *out) {
         }
         place_row(out, w, h, d->orientation, sy, rgb);
     }
-    d->finishing = 1;
     jpeg_finish_decompress(cinfo);
     return CLIP_CODEC_OK;
 }
