@@ -11,6 +11,8 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptImage(String)
     /// The header announces more pixels than allowed; checked before any pixel buffer is allocated.
     case tooManyPixels(width: Int, height: Int, limit: Int)
+    /// An image file that could not be read (missing, a directory, no permission).
+    case unreadableFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
             return "corrupt or truncated image: \(why)"
         case .tooManyPixels(let width, let height, let limit):
             return "image too large: \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
+        case .unreadableFile(let path, let reason):
+            return "cannot read image file \(path): \(reason)"
         }
     }
 }
