@@ -10,15 +10,12 @@ Re-run (from the repository root):
 Reference: transformers' slow (PIL/NumPy) CLIP image processor. In transformers 5.x that is
 `CLIPImageProcessorPil` (what `AutoImageProcessor.from_pretrained(..., use_fast=False)` resolves to;
 `CLIPImageProcessor(use_fast=False)` constructed directly is the torchvision backend in 5.x), applied to
-`ImageOps.exif_transpose(Image.open(path))`.
+`ImageOps.exif_transpose(Image.open(path))`. Note: its `convert_to_rgb` composites transparency (alpha or
+tRNS) onto white, and Pillow converts 16-bit gray ("I;16") to RGB by clipping at 255.
 
 Outputs (all seeded, deterministic for a given Pillow/transformers version):
   <name>.jpg|png                 the input image
   expected/<name>.crop.png       the reference 224x224 RGB crop before rescale/normalize (lossless)
-  expected/<name>.alpha-dropped.crop.png
-                                 for images with transparency only: the same pipeline on the image with
-                                 its alpha channel dropped (PIL `convert("RGB")`), i.e. DESIGN.md's decode
-                                 rule; the reference itself composites transparency onto white
   expected/<name>.samples.bin    reference pixel_values (3, 224, 224) float32 at 4096 seeded positions:
                                  little-endian records of (UInt32 flat index, Float32 value)
   resample/<case>.rgb            Pillow's BICUBIC resize of a procedural image (see `procedural`), raw RGB
@@ -289,10 +286,7 @@ def main():
                  "exifOrientation": orientation, "expectedCrop": f"expected/{stem}.crop.png",
                  "samples": f"expected/{stem}.samples.bin"}
         entry.update({k: v for k, v in reference_geometry(*image.size).items()})
-        if has_transparency(image):
-            dropped, _ = reference_crop_and_pixels(processor, image.convert("RGB"))
-            Image.fromarray(dropped).save(OUT / "expected" / f"{stem}.alpha-dropped.crop.png", optimize=True)
-            entry["alphaDroppedCrop"] = f"expected/{stem}.alpha-dropped.crop.png"
+        entry["transparency"] = has_transparency(image)  # the reference composites it onto white
 
         flat = pixels.reshape(-1)
         idx = np.sort(rng.choice(flat.size, SAMPLES, replace=False)).astype("<u4")

@@ -22,7 +22,7 @@ struct ImageFixtureManifest: Decodable {
         var cropTop: Int
         var expectedCrop: String
         var samples: String
-        var alphaDroppedCrop: String?
+        var transparency: Bool
     }
     struct Geometry: Decodable {
         var width: Int
@@ -158,5 +158,67 @@ struct ImagePreprocessorGeometryTests {
         }
         let small = ImagePreprocessor(imageSize: 32).crop(proceduralImage(width: 50, height: 40))
         #expect(small.width == 32 && small.height == 32)
+    }
+}
+
+// MARK: - End to end: decode -> crop -> normalize
+
+@Suite("ImagePreprocessor vs transformers")
+struct ImagePreprocessorReferenceTests {
+    static let preprocessor = ImagePreprocessor()
+
+    @Test("crop matches the reference crop (max 1 level, >= 99% identical)",
+          arguments: try ImageFixtureManifest.load().images)
+    func crop(_ f: ImageFixtureManifest.Image) throws {
+        let image = try ImageDecoder.decode(contentsOf: ImageFixtureManifest.directory.appendingPathComponent(f.file))
+        #expect(image.width == f.width && image.height == f.height,
+                "\(f.file): decoded \(image.width)x\(image.height), reference \(f.width)x\(f.height)")
+        let expected = try ImageDecoder.decode(try ImageFixtureManifest.bytes(f.expectedCrop))
+        try #require(expected.width == 224 && expected.height == 224)
+        let ours = Self.preprocessor.crop(image)
+        let cmp = ByteComparison(ours.pixels, expected.pixels)
+        print("crop \(f.file): \(cmp)")
+        #expect(cmp.maxDifference <= 1, "\(f.file): \(cmp)")
+        #expect(cmp.identicalFraction >= 0.99, "\(f.file): \(cmp)")
+    }
+
+    @Test("pixel values match the reference within 1e-5 where the crops agree",
+          arguments: try ImageFixtureManifest.load().images)
+    func pixelValues(_ f: ImageFixtureManifest.Image) throws {
+        let image = try ImageDecoder.decode(contentsOf: ImageFixtureManifest.directory.appendingPathComponent(f.file))
+        let expectedCrop = try ImageDecoder.decode(try ImageFixtureManifest.bytes(f.expectedCrop))
+        let crop = Self.preprocessor.crop(image)
+        let values = Self.preprocessor.pixelValues(image)  // (3, 224, 224)
+        try #require(values.count == 3 * 224 * 224)
+
+        // (UInt32 flat index, Float32 value) records, little-endian.
+        let records = try ImageFixtureManifest.bytes(f.samples)
+        try #require(records.count == 4096 * 8)
+        var compared = 0
+        var worst: Float = 0
+        for r in 0 ..< records.count / 8 {
+            let index = Int(records[8 * r ..< 8 * r + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            let bits = records[8 * r + 4 ..< 8 * r + 8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let reference = Float(bitPattern: bits)
+            // Channel-major index -> interleaved crop byte.
+            let (c, p) = (index / (224 * 224), index % (224 * 224))
+            guard crop.pixels[3 * p + c] == expectedCrop.pixels[3 * p + c] else { continue }
+            compared += 1
+            worst = max(worst, abs(values[index] - reference))
+        }
+        print("pixel values \(f.file): \(compared)/4096 samples compared, max |diff| \(worst)")
+        #expect(compared >= 4096 * 99 / 100, "\(f.file): only \(compared) samples where the crops agree")
+        #expect(worst <= 1e-5, "\(f.file): max |diff| \(worst)")
+    }
+
+    @Test("pixelValues(_:) is pixelValues(crop:into:) of crop(_:)")
+    func batchSlotEqualsArray() throws {
+        let f = try #require(try ImageFixtureManifest.load().images.first)
+        let image = try ImageDecoder.decode(contentsOf: ImageFixtureManifest.directory.appendingPathComponent(f.file))
+        let p = Self.preprocessor
+        var batch = [Float](repeating: .nan, count: 2 * 3 * 224 * 224)
+        batch.withUnsafeMutableBufferPointer { p.pixelValues(crop: p.crop(image), into: $0.baseAddress! + 3 * 224 * 224) }
+        #expect(Array(batch[(3 * 224 * 224)...]) == p.pixelValues(image))
+        #expect(batch[0].isNaN)
     }
 }
