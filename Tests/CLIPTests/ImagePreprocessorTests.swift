@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CLIP
+import CLIP
 
 // Expected values come from tools/make_image_fixtures.py (transformers' CLIPImageProcessorPil + Pillow).
 
@@ -220,5 +220,41 @@ struct ImagePreprocessorReferenceTests {
         batch.withUnsafeMutableBufferPointer { p.pixelValues(crop: p.crop(image), into: $0.baseAddress! + 3 * 224 * 224) }
         #expect(Array(batch[(3 * 224 * 224)...]) == p.pixelValues(image))
         #expect(batch[0].isNaN)
+    }
+}
+
+// MARK: - Timing (opt-in, measured, never asserted)
+
+/// `CLIP_TIMING_DIR=/tmp/clip-timing swift test -c release -Xswiftc -enable-testing --filter ImagePreprocessorTiming`
+/// after `tools/make_image_fixtures.py --timing-dir /tmp/clip-timing`. Prints median milliseconds.
+@Suite("ImagePreprocessor timing")
+struct ImagePreprocessorTiming {
+    @Test("decode + preprocess time of the JPEGs in $CLIP_TIMING_DIR",
+          .enabled(if: ProcessInfo.processInfo.environment["CLIP_TIMING_DIR"] != nil))
+    func timing() throws {
+        let dir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["CLIP_TIMING_DIR"]!)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".jpg") }.sorted()
+        try #require(!files.isEmpty)
+        let p = ImagePreprocessor()
+        let clock = ContinuousClock()
+        func ms(_ d: Duration) -> Double { Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1e3 }
+        for name in files {
+            let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent(name)))
+            var decode: [Double] = [], crop: [Double] = [], normalize: [Double] = []
+            for _ in 0 ..< 9 {
+                var image: RGBImage?
+                decode.append(ms(try clock.measure { image = try ImageDecoder.decode(bytes) }))
+                var cropped: RGBImage?
+                crop.append(ms(clock.measure { cropped = p.crop(image!) }))
+                var values = [Float](repeating: .nan, count: 3 * 224 * 224)
+                normalize.append(ms(clock.measure {
+                    values.withUnsafeMutableBufferPointer { p.pixelValues(crop: cropped!, into: $0.baseAddress!) }
+                }))
+                #expect(cropped!.width == 224 && !values.contains { $0.isNaN })
+            }
+            let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
+            print(String(format: "timing %@: decode %.2f ms, resize+crop %.2f ms, normalize %.2f ms (median of 9)",
+                         name, median(decode), median(crop), median(normalize)))
+        }
     }
 }

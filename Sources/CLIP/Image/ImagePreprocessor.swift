@@ -45,6 +45,13 @@ public struct ImagePreprocessor: Sendable {
         public var resizedHeight: Int
         public var cropLeft: Int
         public var cropTop: Int
+
+        public init(resizedWidth: Int, resizedHeight: Int, cropLeft: Int, cropTop: Int) {
+            self.resizedWidth = resizedWidth
+            self.resizedHeight = resizedHeight
+            self.cropLeft = cropLeft
+            self.cropTop = cropTop
+        }
     }
 
     /// transformers' `get_resize_output_image_size(size=imageSize, default_to_square=False)`:
