@@ -236,25 +236,37 @@ struct ImagePreprocessorTiming {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".jpg") }.sorted()
         try #require(!files.isEmpty)
         let p = ImagePreprocessor()
-        let clock = ContinuousClock()
-        func ms(_ d: Duration) -> Double { Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1e3 }
+        // Wall time, and this thread's CPU time (less sensitive to other processes on a shared machine).
+        func now() -> (wall: Double, cpu: Double) {
+            var w = timespec(), c = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &w)
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c)
+            return (Double(w.tv_sec) * 1e3 + Double(w.tv_nsec) / 1e6, Double(c.tv_sec) * 1e3 + Double(c.tv_nsec) / 1e6)
+        }
+        func measure(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+            let t0 = now()
+            try body()
+            let t1 = now()
+            return (t1.wall - t0.wall, t1.cpu - t0.cpu)
+        }
         for name in files {
             let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent(name)))
-            var decode: [Double] = [], crop: [Double] = [], normalize: [Double] = []
+            var decode: [(wall: Double, cpu: Double)] = [], crop = decode, normalize = decode
             for _ in 0 ..< 9 {
                 var image: RGBImage?
-                decode.append(ms(try clock.measure { image = try ImageDecoder.decode(bytes) }))
+                decode.append(try measure { image = try ImageDecoder.decode(bytes) })
                 var cropped: RGBImage?
-                crop.append(ms(clock.measure { cropped = p.crop(image!) }))
+                crop.append(measure { cropped = p.crop(image!) })
                 var values = [Float](repeating: .nan, count: 3 * 224 * 224)
-                normalize.append(ms(clock.measure {
+                normalize.append(measure {
                     values.withUnsafeMutableBufferPointer { p.pixelValues(crop: cropped!, into: $0.baseAddress!) }
-                }))
+                })
                 #expect(cropped!.width == 224 && !values.contains { $0.isNaN })
             }
-            let median = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
-            print(String(format: "timing %@: decode %.2f ms, resize+crop %.2f ms, normalize %.2f ms (median of 9)",
-                         name, median(decode), median(crop), median(normalize)))
+            let median = { (xs: [(wall: Double, cpu: Double)]) in
+                String(format: "%.2f ms (cpu %.2f)", xs.map(\.wall).sorted()[xs.count / 2], xs.map(\.cpu).sorted()[xs.count / 2])
+            }
+            print("timing \(name): decode \(median(decode)), resize+crop \(median(crop)), normalize \(median(normalize)) (median of 9)")
         }
     }
 }
