@@ -12,11 +12,15 @@ alpha-composited onto white first. Written as raw interleaved RGB (`<name>.rgb`,
 and listed in `manifest.json` with the upright width/height.
 
 Files Pillow cannot write (2/4-bit gray, 16-bit color, gray+alpha 16, tRNS on gray/RGB, Adam7
-interlacing, eXIf) are assembled chunk by chunk below; Pillow still produces every reference.
+interlacing, eXIf) are assembled chunk by chunk below, and YCCK / arithmetic-coded JPEGs come from
+tools/write_special_jpeg.c (compiled here with `cc ... -ljpeg`, needs libjpeg-dev); Pillow still
+produces every reference.
 """
 import io
 import json
 import struct
+import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -104,6 +108,23 @@ def exif_orientation_payload(orientation):
     return exif.tobytes()  # starts with b"Exif\0\0"
 
 
+def special_jpeg(kind, pixels):
+    """YCCK or arithmetic-coded JPEG through the system libjpeg (Pillow writes neither)."""
+    source = Path(__file__).resolve().parent / "write_special_jpeg.c"
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / "write_special_jpeg"
+        subprocess.run(["cc", "-O1", str(source), "-ljpeg", "-o", str(exe)], check=True)
+        h, w = pixels.shape[:2]
+        return subprocess.run([str(exe), kind, str(w), str(h)], input=pixels.tobytes(),
+                              capture_output=True, check=True).stdout
+
+
+def big_endian_exif(orientation):
+    """A Motorola-order ("MM") TIFF header; Pillow itself writes Intel order."""
+    ifd = struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    return b"Exif\0\0" + b"MM" + struct.pack(">HI", 42, 8) + ifd
+
+
 # MARK: - Cases
 
 def cases():
@@ -123,10 +144,14 @@ def cases():
     yield "jpeg_gray.jpg", pil_bytes(Image.fromarray(gray, "L"), "JPEG", quality=90)
     cmyk = Image.fromarray(picture(37, 29, 4), "CMYK")
     yield "jpeg_cmyk.jpg", pil_bytes(cmyk, "JPEG", quality=90)
+    yield "jpeg_ycck.jpg", special_jpeg("ycck", picture(37, 29, 4))
+    yield "jpeg_arithmetic.jpg", special_jpeg("arith", rgb)
+    yield "jpeg_adobe_rgb.jpg", pil_bytes(photo, "JPEG", quality=90, keep_rgb=True)
     oriented = Image.fromarray(picture(24, 16), "RGB")
     for orientation in range(1, 9):
         yield f"jpeg_exif_orientation_{orientation}.jpg", pil_bytes(
             oriented, "JPEG", quality=90, exif=exif_orientation_payload(orientation))
+    yield "jpeg_exif_big_endian_8.jpg", pil_bytes(oriented, "JPEG", quality=90, exif=big_endian_exif(8))
     xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
            b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
     yield "jpeg_xmp_orientation_6.jpg", pil_bytes(oriented, "JPEG", quality=90, xmp=xmp)
@@ -173,6 +198,29 @@ def cases():
     yield "png_rgba8_interlaced.png", raw_png(picture(37, 29, 4), 8, 6, interlace=True)
     exif6 = exif_orientation_payload(6)[6:]  # eXIf holds the TIFF data without the "Exif\0\0" prefix
     yield "png_exif_orientation_6.png", raw_png(picture(24, 16), 8, 2, before_idat=chunk(b"eXIf", exif6))
+    yield "png_gray16_low_trns.png", raw_png((g16 >> 8).astype(np.uint16), 16, 0,
+                                             before_idat=chunk(b"tRNS", struct.pack(">H", 0x0100 + int(g16[3, 3, 0] >> 8))))
+    yield "png_gray1_trns.png", raw_png(g >> 7, 1, 0, before_idat=chunk(b"tRNS", struct.pack(">H", 1)))
+    r16 = rgb16.copy()
+    r16[::2, ::3] = (0x0A00, 0x1400, 0x1E00)
+    yield "png_rgb16_trns.png", raw_png(r16, 16, 2, before_idat=chunk(b"tRNS", struct.pack(">HHH", 10, 20, 30)))
+    pal_colors = rng.randint(0, 256, (4, 3)).astype(np.uint8)
+    yield "png_palette2_trns.png", raw_png(g >> 6, 2, 3, palette=pal_colors.tobytes(),
+                                           before_idat=chunk(b"tRNS", bytes([0, 90, 200])))
+    yield "png_palette1.png", raw_png(g >> 7, 1, 3, palette=pal_colors[:2].tobytes())
+    yield "png_palette8_interlaced_trns.png", raw_png(
+        rng.randint(0, 200, (29, 37, 1)), 8, 3, interlace=True,
+        palette=rng.randint(0, 256, (200, 3)).astype(np.uint8).tobytes(),
+        before_idat=chunk(b"tRNS", bytes(rng.randint(0, 256, 150).astype(np.uint8))))
+    # Ancillary chunks the reference ignores for pixels: gamma, chromaticities, sRGB, background.
+    yield "png_rgb8_gama_bkgd.png", raw_png(picture(37, 29), 8, 2, before_idat=(
+        chunk(b"gAMA", struct.pack(">I", 45455)) + chunk(b"sRGB", b"\x00")
+        + chunk(b"bKGD", struct.pack(">HHH", 1, 2, 3))))
+    xmp_png = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+               '<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/"><tiff:Orientation>8</tiff:Orientation>'
+               '</rdf:Description></rdf:RDF></x:xmpmeta>').encode()
+    itxt = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp_png
+    yield "png_xmp_orientation_8.png", raw_png(picture(24, 16), 8, 2, before_idat=chunk(b"iTXt", itxt))
     exif3 = exif_orientation_payload(3)[6:]
     yield "png_exif_after_idat_3.png", raw_png(picture(24, 16), 8, 2, after_idat=chunk(b"eXIf", exif3))
 
