@@ -151,6 +151,14 @@ def cases():
     for orientation in range(1, 9):
         yield f"jpeg_exif_orientation_{orientation}.jpg", pil_bytes(
             oriented, "JPEG", quality=90, exif=exif_orientation_payload(orientation))
+    # Taller than the decoder's 64-row block, so rotations cross block boundaries (few pixels,
+    # though one side exceeds 64).
+    tall = Image.fromarray(picture(12, 150), "RGB")
+    for orientation in (6, 7):
+        yield f"jpeg_exif_orientation_{orientation}_tall.jpg", pil_bytes(
+            tall, "JPEG", quality=90, exif=exif_orientation_payload(orientation))
+    yield "png_exif_orientation_8_tall.png", pil_bytes(
+        Image.fromarray(picture(12, 150, 4), "RGBA"), "PNG", exif=exif_orientation_payload(8))
     yield "jpeg_exif_big_endian_8.jpg", pil_bytes(oriented, "JPEG", quality=90, exif=big_endian_exif(8))
     xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
            b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
