@@ -12,11 +12,15 @@ alpha-composited onto white first. Written as raw interleaved RGB (`<name>.rgb`,
 and listed in `manifest.json` with the upright width/height.
 
 Files Pillow cannot write (2/4-bit gray, 16-bit color, gray+alpha 16, tRNS on gray/RGB, Adam7
-interlacing, eXIf) are assembled chunk by chunk below; Pillow still produces every reference.
+interlacing, eXIf) are assembled chunk by chunk below, and YCCK / arithmetic-coded JPEGs come from
+tools/write_special_jpeg.c (compiled here with `cc ... -ljpeg`, needs libjpeg-dev); Pillow still
+produces every reference.
 """
 import io
 import json
 import struct
+import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -104,12 +108,29 @@ def exif_orientation_payload(orientation):
     return exif.tobytes()  # starts with b"Exif\0\0"
 
 
+def special_jpeg(kind, pixels):
+    """YCCK or arithmetic-coded JPEG through the system libjpeg (Pillow writes neither)."""
+    source = Path(__file__).resolve().parent / "write_special_jpeg.c"
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / "write_special_jpeg"
+        subprocess.run(["cc", "-O1", str(source), "-ljpeg", "-o", str(exe)], check=True)
+        h, w = pixels.shape[:2]
+        return subprocess.run([str(exe), kind, str(w), str(h)], input=pixels.tobytes(),
+                              capture_output=True, check=True).stdout
+
+
+def big_endian_exif(orientation):
+    """A Motorola-order ("MM") TIFF header; Pillow itself writes Intel order."""
+    ifd = struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    return b"Exif\0\0" + b"MM" + struct.pack(">HI", 42, 8) + ifd
+
+
 # MARK: - Cases
 
 def cases():
-    rgb = picture(37, 29)
+    rgb = picture(29, 21)
     big = picture(64, 48)
-    gray = picture(37, 29, 1)[..., 0]
+    gray = picture(29, 21, 1)[..., 0]
     photo = Image.fromarray(rgb, "RGB")
 
     # JPEG
@@ -121,12 +142,24 @@ def cases():
     yield "jpeg_optimized_restart.jpg", pil_bytes(photo, "JPEG", quality=80, optimize=True,
                                                   restart_marker_blocks=2)
     yield "jpeg_gray.jpg", pil_bytes(Image.fromarray(gray, "L"), "JPEG", quality=90)
-    cmyk = Image.fromarray(picture(37, 29, 4), "CMYK")
+    cmyk = Image.fromarray(picture(29, 21, 4), "CMYK")
     yield "jpeg_cmyk.jpg", pil_bytes(cmyk, "JPEG", quality=90)
+    yield "jpeg_ycck.jpg", special_jpeg("ycck", picture(29, 21, 4))
+    yield "jpeg_arithmetic.jpg", special_jpeg("arith", rgb)
+    yield "jpeg_adobe_rgb.jpg", pil_bytes(photo, "JPEG", quality=90, keep_rgb=True)
     oriented = Image.fromarray(picture(24, 16), "RGB")
     for orientation in range(1, 9):
         yield f"jpeg_exif_orientation_{orientation}.jpg", pil_bytes(
             oriented, "JPEG", quality=90, exif=exif_orientation_payload(orientation))
+    # Taller than the decoder's 64-row block, so rotations cross block boundaries (few pixels,
+    # though one side exceeds 64).
+    tall = Image.fromarray(picture(12, 150), "RGB")
+    for orientation in (6, 7):
+        yield f"jpeg_exif_orientation_{orientation}_tall.jpg", pil_bytes(
+            tall, "JPEG", quality=90, exif=exif_orientation_payload(orientation))
+    yield "png_exif_orientation_8_tall.png", pil_bytes(
+        Image.fromarray(picture(12, 150, 4), "RGBA"), "PNG", exif=exif_orientation_payload(8))
+    yield "jpeg_exif_big_endian_8.jpg", pil_bytes(oriented, "JPEG", quality=90, exif=big_endian_exif(8))
     xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
            b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
     yield "jpeg_xmp_orientation_6.jpg", pil_bytes(oriented, "JPEG", quality=90, xmp=xmp)
@@ -137,10 +170,10 @@ def cases():
 
     # PNG written by Pillow
     yield "png_rgb8.png", pil_bytes(photo, "PNG")
-    yield "png_rgba8.png", pil_bytes(Image.fromarray(picture(37, 29, 4), "RGBA"), "PNG")
+    yield "png_rgba8.png", pil_bytes(Image.fromarray(picture(29, 21, 4), "RGBA"), "PNG")
     yield "png_gray8.png", pil_bytes(Image.fromarray(gray, "L"), "PNG")
     yield "png_gray1.png", pil_bytes(Image.fromarray(gray, "L").convert("1"), "PNG")
-    yield "png_graya8.png", pil_bytes(Image.fromarray(picture(37, 29, 2), "LA"), "PNG")
+    yield "png_graya8.png", pil_bytes(Image.fromarray(picture(29, 21, 2), "LA"), "PNG")
     pal = photo.quantize(colors=200)
     yield "png_palette8.png", pil_bytes(pal, "PNG")
     pal16 = photo.quantize(colors=16)
@@ -150,29 +183,52 @@ def cases():
     yield "png_palette_trns_single.png", pil_bytes(pal16, "PNG", transparency=3)
 
     # PNG assembled by hand
-    g = picture(37, 29, 1)
+    g = picture(29, 21, 1)
     yield "png_gray2.png", raw_png(g >> 6, 2, 0)
     yield "png_gray4.png", raw_png(g >> 4, 4, 0)
     g16 = (g.astype(np.uint32) * 257 + rng.randint(0, 257, g.shape)).astype(np.uint16)
     yield "png_gray16.png", raw_png(g16, 16, 0)
     # Pillow clips "I;16" to 255 in convert("RGB"): include values below 256 so the test can fail.
     yield "png_gray16_low.png", raw_png((g16 >> 7).astype(np.uint16), 16, 0)
-    rgb16 = (picture(37, 29).astype(np.uint32) * 257 + rng.randint(0, 257, (29, 37, 3))).astype(np.uint16)
+    rgb16 = (picture(29, 21).astype(np.uint32) * 257 + rng.randint(0, 257, (21, 29, 3))).astype(np.uint16)
     yield "png_rgb16.png", raw_png(rgb16, 16, 2)
-    rgba16 = (picture(37, 29, 4).astype(np.uint32) * 257 + rng.randint(0, 257, (29, 37, 4))).astype(np.uint16)
+    rgba16 = (picture(29, 21, 4).astype(np.uint32) * 257 + rng.randint(0, 257, (21, 29, 4))).astype(np.uint16)
     yield "png_rgba16.png", raw_png(rgba16, 16, 6)
-    ga16 = (picture(37, 29, 2).astype(np.uint32) * 257).astype(np.uint16)
+    ga16 = (picture(29, 21, 2).astype(np.uint32) * 257).astype(np.uint16)
     yield "png_graya16.png", raw_png(ga16, 16, 4)
     yield "png_gray8_trns.png", raw_png(g, 8, 0, before_idat=chunk(b"tRNS", struct.pack(">H", int(g[5, 5, 0]))))
     yield "png_gray2_trns0.png", raw_png(g >> 6, 2, 0, before_idat=chunk(b"tRNS", struct.pack(">H", 0)))
-    r8 = picture(37, 29)
+    r8 = picture(29, 21)
     r8[::3, ::4] = (10, 20, 30)
     yield "png_rgb8_trns.png", raw_png(r8, 8, 2, before_idat=chunk(b"tRNS", struct.pack(">HHH", 10, 20, 30)))
-    yield "png_rgb8_interlaced.png", raw_png(picture(37, 29), 8, 2, interlace=True)
+    yield "png_rgb8_interlaced.png", raw_png(picture(29, 21), 8, 2, interlace=True)
     yield "png_gray2_interlaced.png", raw_png(g >> 6, 2, 0, interlace=True)
-    yield "png_rgba8_interlaced.png", raw_png(picture(37, 29, 4), 8, 6, interlace=True)
+    yield "png_rgba8_interlaced.png", raw_png(picture(29, 21, 4), 8, 6, interlace=True)
     exif6 = exif_orientation_payload(6)[6:]  # eXIf holds the TIFF data without the "Exif\0\0" prefix
     yield "png_exif_orientation_6.png", raw_png(picture(24, 16), 8, 2, before_idat=chunk(b"eXIf", exif6))
+    yield "png_gray16_low_trns.png", raw_png((g16 >> 8).astype(np.uint16), 16, 0,
+                                             before_idat=chunk(b"tRNS", struct.pack(">H", 0x0100 + int(g16[3, 3, 0] >> 8))))
+    yield "png_gray1_trns.png", raw_png(g >> 7, 1, 0, before_idat=chunk(b"tRNS", struct.pack(">H", 1)))
+    r16 = rgb16.copy()
+    r16[::2, ::3] = (0x0A00, 0x1400, 0x1E00)
+    yield "png_rgb16_trns.png", raw_png(r16, 16, 2, before_idat=chunk(b"tRNS", struct.pack(">HHH", 10, 20, 30)))
+    pal_colors = rng.randint(0, 256, (4, 3)).astype(np.uint8)
+    yield "png_palette2_trns.png", raw_png(g >> 6, 2, 3, palette=pal_colors.tobytes(),
+                                           before_idat=chunk(b"tRNS", bytes([0, 90, 200])))
+    yield "png_palette1.png", raw_png(g >> 7, 1, 3, palette=pal_colors[:2].tobytes())
+    yield "png_palette8_interlaced_trns.png", raw_png(
+        rng.randint(0, 200, (21, 29, 1)), 8, 3, interlace=True,
+        palette=rng.randint(0, 256, (200, 3)).astype(np.uint8).tobytes(),
+        before_idat=chunk(b"tRNS", bytes(rng.randint(0, 256, 150).astype(np.uint8))))
+    # Ancillary chunks the reference ignores for pixels: gamma, chromaticities, sRGB, background.
+    yield "png_rgb8_gama_bkgd.png", raw_png(picture(29, 21), 8, 2, before_idat=(
+        chunk(b"gAMA", struct.pack(">I", 45455)) + chunk(b"sRGB", b"\x00")
+        + chunk(b"bKGD", struct.pack(">HHH", 1, 2, 3))))
+    xmp_png = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+               '<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/"><tiff:Orientation>8</tiff:Orientation>'
+               '</rdf:Description></rdf:RDF></x:xmpmeta>').encode()
+    itxt = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp_png
+    yield "png_xmp_orientation_8.png", raw_png(picture(24, 16), 8, 2, before_idat=chunk(b"iTXt", itxt))
     exif3 = exif_orientation_payload(3)[6:]
     yield "png_exif_after_idat_3.png", raw_png(picture(24, 16), 8, 2, after_idat=chunk(b"eXIf", exif3))
 

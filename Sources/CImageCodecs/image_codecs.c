@@ -146,26 +146,49 @@ static inline uint8_t muldiv255(uint32_t a, uint32_t b) {
     return (uint8_t)(((t >> 8) + t) >> 8);
 }
 
-// Places stored row `sy` (RGB, `w` pixels) into the upright output, as PIL's exif_transpose does:
-// 2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE,
-// 8 ROTATE_90. Output is w x h for 1...4 and h x w for 5...8.
-static void place_row(uint8_t *out, size_t w, size_t h, int orientation, size_t sy, const uint8_t *row) {
-    ptrdiff_t base, step;
-    switch (orientation) {
-    case 2: base = (ptrdiff_t)((sy * w + w - 1) * 3); step = -3; break;
-    case 3: base = (ptrdiff_t)(((h - 1 - sy) * w + w - 1) * 3); step = -3; break;
-    case 4: base = (ptrdiff_t)((h - 1 - sy) * w * 3); step = 3; break;
-    case 5: base = (ptrdiff_t)(sy * 3); step = (ptrdiff_t)(h * 3); break;
-    case 6: base = (ptrdiff_t)((h - 1 - sy) * 3); step = (ptrdiff_t)(h * 3); break;
-    case 7: base = (ptrdiff_t)(((w - 1) * h + h - 1 - sy) * 3); step = -(ptrdiff_t)(h * 3); break;
-    case 8: base = (ptrdiff_t)(((w - 1) * h + sy) * 3); step = -(ptrdiff_t)(h * 3); break;
-    default: memcpy(out + sy * w * 3, row, w * 3); return;
+// Rows decoded per libjpeg call and placed together: for rotations this turns one strided
+// 3-byte write per pixel into runs of ROW_BLOCK pixels, which keeps the scatter cache-friendly.
+enum { ROW_BLOCK = 64 };
+
+// Places stored rows sy0 ..< sy0+n (RGB, `w` pixels each, consecutive in `rows`) into the upright
+// output, as PIL's exif_transpose does: 2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM,
+// 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE, 8 ROTATE_90. Output is w x h for 1...4, h x w for 5...8.
+static void place_rows(uint8_t *out, size_t w, size_t h, int orientation, size_t sy0, size_t n,
+                       const uint8_t *rows) {
+    const size_t stride = w * 3;
+    if (orientation <= 4) {
+        for (size_t r = 0; r < n; r++) {
+            const size_t sy = sy0 + r;
+            const uint8_t *row = rows + r * stride;
+            const size_t oy = (orientation == 3 || orientation == 4) ? h - 1 - sy : sy;
+            uint8_t *dst = out + oy * stride;
+            if (orientation == 1 || orientation == 4) {
+                memcpy(dst, row, stride);
+            } else {
+                for (size_t x = 0; x < w; x++) {
+                    uint8_t *p = dst + (w - 1 - x) * 3;
+                    p[0] = row[3 * x];
+                    p[1] = row[3 * x + 1];
+                    p[2] = row[3 * x + 2];
+                }
+            }
+        }
+        return;
     }
-    uint8_t *p = out + base;
-    for (size_t x = 0; x < w; x++, p += step) {
-        p[0] = row[3 * x];
-        p[1] = row[3 * x + 1];
-        p[2] = row[3 * x + 2];
+    // 5...8: stored column sx becomes output row (sx or w-1-sx); stored row sy becomes output
+    // column (sy or h-1-sy), so the n rows of this block land next to each other.
+    const int flip_rows = orientation == 7 || orientation == 8;    // output row w-1-sx
+    const int flip_cols = orientation == 6 || orientation == 7;    // output column h-1-sy
+    const ptrdiff_t step = flip_cols ? -3 : 3;
+    for (size_t sx = 0; sx < w; sx++) {
+        const size_t oy = flip_rows ? w - 1 - sx : sx;
+        uint8_t *p = out + (oy * h + (flip_cols ? h - 1 - sy0 : sy0)) * 3;
+        const uint8_t *q = rows + sx * 3;
+        for (size_t r = 0; r < n; r++, p += step, q += stride) {
+            p[0] = q[0];
+            p[1] = q[1];
+            p[2] = q[2];
+        }
     }
 }
 
@@ -280,39 +303,52 @@ static clip_codec_status jpeg_decode(clip_decoder *d, uint8_t *out) {
     }
     const int direct = components == 3 && d->orientation == 1;
     if (!direct) {
-        d->row = malloc(w * (size_t)components);
-        d->rgb_row = malloc(w * 3);
-        if (d->row == NULL || d->rgb_row == NULL) {
-            set_message(d, "out of memory for a JPEG row");
+        // 3 components decode straight into the RGB block; gray and CMYK need a native block too.
+        if (components != 3) d->row = malloc(w * (size_t)components * ROW_BLOCK);
+        d->rgb_row = malloc(w * 3 * ROW_BLOCK);
+        if ((components != 3 && d->row == NULL) || d->rgb_row == NULL) {
+            set_message(d, "out of memory for JPEG rows");
             return CLIP_CODEC_OUT_OF_MEMORY;
         }
     }
+    JSAMPROW targets[ROW_BLOCK];
     while (cinfo->output_scanline < cinfo->output_height) {
-        const size_t sy = cinfo->output_scanline;
-        JSAMPROW target = direct ? out + sy * w * 3 : d->row;
-        if (jpeg_read_scanlines(cinfo, &target, 1) != 1) {
-            set_message(d, "JPEG decoder returned no scanline");
-            return CLIP_CODEC_CORRUPT;
+        const size_t sy0 = cinfo->output_scanline;
+        const size_t wanted = h - sy0 < ROW_BLOCK ? h - sy0 : ROW_BLOCK;
+        for (size_t r = 0; r < wanted; r++) {
+            if (direct) targets[r] = out + (sy0 + r) * w * 3;
+            else if (components == 3) targets[r] = d->rgb_row + r * w * 3;
+            else targets[r] = d->row + r * w * (size_t)components;
+        }
+        // libjpeg hands out at most one iMCU row per call; fill the whole block.
+        size_t got = 0;
+        while (got < wanted) {
+            const size_t n = jpeg_read_scanlines(cinfo, targets + got, (JDIMENSION)(wanted - got));
+            if (n == 0) {
+                set_message(d, "JPEG decoder returned no scanline");
+                return CLIP_CODEC_CORRUPT;
+            }
+            got += n;
         }
         if (direct) continue;
-        const uint8_t *src = d->row;
-        uint8_t *rgb = d->rgb_row;
-        if (components == 1) {
-            for (size_t x = 0; x < w; x++) rgb[3 * x] = rgb[3 * x + 1] = rgb[3 * x + 2] = src[x];
-        } else if (components == 3) {
-            memcpy(rgb, src, w * 3);
-        } else {
-            // Pillow reads 4-component JPEGs as "CMYK;I" (Adobe's inverted CMYK, always) and
-            // converts CMYK -> RGB with r = (255-k) - (c*(255-k))/255 (Convert.c cmyk2rgb).
-            for (size_t x = 0; x < w; x++) {
-                const uint8_t *p = src + 4 * x;
-                const uint32_t nk = p[3];  // inverted storage: raw k byte is 255 - K
-                rgb[3 * x] = (uint8_t)(nk - muldiv255(255u - p[0], nk));
-                rgb[3 * x + 1] = (uint8_t)(nk - muldiv255(255u - p[1], nk));
-                rgb[3 * x + 2] = (uint8_t)(nk - muldiv255(255u - p[2], nk));
-            }
+        for (size_t r = 0; r < got; r++) {
+            const uint8_t *src = targets[r];
+            uint8_t *rgb = d->rgb_row + r * w * 3;
+            if (components == 1) {
+                for (size_t x = 0; x < w; x++) rgb[3 * x] = rgb[3 * x + 1] = rgb[3 * x + 2] = src[x];
+            } else if (components == 4) {
+                // Pillow reads 4-component JPEGs as "CMYK;I" (Adobe's inverted CMYK, always) and
+                // converts CMYK -> RGB with r = (255-k) - (c*(255-k))/255 (Convert.c cmyk2rgb).
+                for (size_t x = 0; x < w; x++) {
+                    const uint8_t *p = src + 4 * x;
+                    const uint32_t nk = p[3];  // inverted storage: raw k byte is 255 - K
+                    rgb[3 * x] = (uint8_t)(nk - muldiv255(255u - p[0], nk));
+                    rgb[3 * x + 1] = (uint8_t)(nk - muldiv255(255u - p[1], nk));
+                    rgb[3 * x + 2] = (uint8_t)(nk - muldiv255(255u - p[2], nk));
+                }
+            }  // 3 components: already RGB in place
         }
-        place_row(out, w, h, d->orientation, sy, rgb);
+        place_rows(out, w, h, d->orientation, sy0, got, d->rgb_row);
     }
     jpeg_finish_decompress(cinfo);
     return CLIP_CODEC_OK;
@@ -452,7 +488,10 @@ static clip_codec_status png_reorient(clip_decoder *d, uint8_t *out) {
         return CLIP_CODEC_OUT_OF_MEMORY;
     }
     memcpy(d->image, out, w * h * 3);
-    for (size_t y = 0; y < h; y++) place_row(out, w, h, d->orientation, y, d->image + y * w * 3);
+    for (size_t y = 0; y < h; y += ROW_BLOCK) {
+        const size_t n = h - y < ROW_BLOCK ? h - y : ROW_BLOCK;
+        place_rows(out, w, h, d->orientation, y, n, d->image + y * w * 3);
+    }
     return CLIP_CODEC_OK;
 }
 

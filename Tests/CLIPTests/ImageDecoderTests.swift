@@ -134,12 +134,12 @@ private func expectCorrupt(containing phrase: String, sourceLocation: SourceLoca
     }
 
     @Test func pixelLimitIsConfigurable() throws {
-        let bytes = try fixtureBytes("jpeg_baseline_420.jpg")  // 37x29 = 1073 pixels
-        expectError(.tooManyPixels(width: 37, height: 29, limit: 1072)) {
-            try ImageDecoder.decode(bytes, maxPixels: 1072)
+        let bytes = try fixtureBytes("jpeg_baseline_420.jpg")  // 29x21 = 609 pixels
+        expectError(.tooManyPixels(width: 29, height: 21, limit: 608)) {
+            try ImageDecoder.decode(bytes, maxPixels: 608)
         }
-        let image = try ImageDecoder.decode(bytes, maxPixels: 1073)
-        #expect(image.width == 37 && image.height == 29)
+        let image = try ImageDecoder.decode(bytes, maxPixels: 609)
+        #expect(image.width == 29 && image.height == 21)
         #expect(ImageDecoder.defaultMaxPixels == 64_000_000)
     }
 
