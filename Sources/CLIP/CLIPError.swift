@@ -12,6 +12,12 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The header announces more pixels than allowed; checked before any pixel buffer is allocated.
     case tooManyPixels(width: Int, height: Int, limit: Int)
 
+    // MARK: - Tokenizer vocabulary
+    /// A vocabulary file (`vocab.json`, `merges.txt`, `bpe_simple_vocab_16e6.txt.gz`) is not there.
+    case tokenizerFileMissing(path: String)
+    /// A vocabulary file is there but unusable; `reason` says where and why.
+    case tokenizerFileMalformed(path: String, reason: String)
+
     public var description: String {
         switch self {
         case .emptyImage:
@@ -24,6 +30,10 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
             return "corrupt or truncated image: \(why)"
         case .tooManyPixels(let width, let height, let limit):
             return "image too large: \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
+        case .tokenizerFileMissing(let path):
+            return "tokenizer vocabulary not found: \(path) (run `make setup` to fetch bpe_simple_vocab_16e6.txt.gz)"
+        case .tokenizerFileMalformed(let path, let reason):
+            return "malformed tokenizer vocabulary \(path): \(reason)"
         }
     }
 }
