@@ -7,10 +7,15 @@ the reference libraries themselves rather than retyped:
 - ftfy's own entity table (`ftfy.chardata.HTML_ENTITIES`: ';'-terminated names plus upper-case forms),
 - the single-byte code pages ftfy tries when fixing mojibake (`ftfy.chardata.CHARMAP_ENCODINGS`),
 - ftfy's mojibake heuristic (`ftfy.badness.BADNESS_RE`) as a list of alternatives of character sets,
-- ftfy's UTF-8 clue sets (`ftfy.chardata.UTF8_CLUES`) and width map (`ftfy.chardata.WIDTH_MAP`).
+- ftfy's UTF-8 clue sets (`ftfy.chardata.UTF8_CLUES`) and width map (`ftfy.chardata.WIDTH_MAP`),
+- how OpenAI's split pattern (run by the `regex` module with IGNORECASE) classes every non-ASCII
+  code point: letter run, single number, other run, or matched by nothing (white space, and
+  U+0345 which case-folds to a letter), from the `regex` module's own Unicode tables,
+- Python's `str.lower()` for every non-ASCII code point it changes (Python's Unicode version).
 
 Re-run (from the repository root):
     python3 -m venv .venv && .venv/bin/pip install ftfy==6.3.1
+    .venv/bin/pip install regex   # the `regex` module OpenAI's tokenizer uses
     .venv/bin/python tools/make_tokenizer_tables.py
 """
 import html.entities
@@ -22,6 +27,7 @@ import warnings
 import ftfy
 import ftfy.badness
 import ftfy.chardata
+import regex
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 import sre_constants  # noqa: E402
@@ -117,6 +123,26 @@ def clue_set(name):
     return encode_in(av)
 
 
+def split_pattern_classes():
+    """Per non-ASCII code point: which alternative of OpenAI's pattern a lone character matches."""
+    flags = regex.IGNORECASE
+    letter = regex.compile(r"[\p{L}]", flags)
+    number = regex.compile(r"[\p{N}]", flags)
+    other = regex.compile(r"[^\s\p{L}\p{N}]", flags)
+    classes = {"L": [], "N": [], "S": []}
+    for c in range(0x80, 0x110000):
+        if 0xD800 <= c <= 0xDFFF:
+            continue
+        ch = chr(c)
+        if letter.match(ch):
+            classes["L"].append(c)
+        elif number.match(ch):
+            classes["N"].append(c)
+        elif not other.match(ch):
+            classes["S"].append(c)
+    return classes
+
+
 def main():
     out = []
     w = out.append
@@ -170,6 +196,21 @@ def main():
     entries = [f"{k:X}={hexs(v)}" for k, v in sorted(ftfy.chardata.WIDTH_MAP.items())]
     w("    /// `ftfy.chardata.WIDTH_MAP`: \"HEX=HEX+HEX\" separated by spaces.")
     w(f"    static let widthMap: String = {chunked_literal(entries)}")
+    w("")
+    classes = split_pattern_classes()
+    w(f"    /// OpenAI's split pattern under the `regex` module {regex.__version__} with IGNORECASE, for")
+    w("    /// non-ASCII code points (anything not listed is an \"other\" character): ranges of letters,")
+    w("    /// of numbers, and of characters no alternative matches (skipped like white space).")
+    w(f"    static let patternLetters: String = {chunked_literal(ranges_of(classes['L']).split(','), sep=',')}")
+    w(f"    static let patternNumbers: String = {chunked_literal(ranges_of(classes['N']).split(','), sep=',')}")
+    w(f"    static let patternSkipped: String = {chunked_literal(ranges_of(classes['S']).split(','), sep=',')}")
+    w("")
+    import unicodedata
+    lower = [f"{c:X}={hexs(chr(c).lower())}" for c in range(0x80, 0x110000)
+             if not (0xD800 <= c <= 0xDFFF) and c != 0x3A3 and chr(c).lower() != chr(c)]
+    w(f"    /// Python {sys.version_info.major}.{sys.version_info.minor} `str.lower()` (Unicode {unicodedata.unidata_version}) of every non-ASCII code point")
+    w("    /// it changes, except U+03A3 (final-sigma rule): \"HEX=HEX+HEX\" separated by spaces.")
+    w(f"    static let pythonLowercase: String = {chunked_literal(lower)}")
     w("")
     entries = [f"{k:X}={hexs(v)}" for k, v in sorted(ftfy.chardata.LIGATURES.items())]
     w("    /// `ftfy.chardata.LIGATURES`: \"HEX=HEX+HEX\" separated by spaces.")

@@ -71,25 +71,69 @@ enum PreTokenizer {
 
     enum CharacterClass { case letter, number, space, other }
 
-    /// `\p{L}` (general category L*), `\p{N}` (N*), `\s` (White_Space), or anything else.
+    /// Which alternative of the pattern a character belongs to: `[\p{L}]`, `[\p{N}]`,
+    /// `[^\s\p{L}\p{N}]`, or none (white space). Taken from the `regex` module's own tables
+    /// (CleanerTables, generated), so it does not depend on the Unicode version of this Swift
+    /// runtime; that includes U+0345, which case-folds to ι and so, under IGNORECASE, matches none.
     @inline(__always)
     static func characterClass(_ c: Unicode.Scalar) -> CharacterClass {
-        if c.value < 0x80 {
-            return asciiClasses[Int(c.value)]
+        let v = c.value
+        if v < 0x80 { return asciiClasses[Int(v)] }
+        if v < 0x10000 { return bmpClasses[Int(v)] }
+        return astralClasses.lookup(v)
+    }
+
+    /// Class of every BMP code point (64 KB), built once from the generated ranges.
+    private static let bmpClasses: [CharacterClass] = {
+        var table = [CharacterClass](repeating: .other, count: 0x10000)
+        for v in 0..<0x80 { table[v] = asciiClasses[v] }
+        for (ranges, cls) in classRanges {
+            for r in ranges where r.lowerBound < 0x10000 {
+                for v in r.lowerBound...min(r.upperBound, 0xFFFF) { table[Int(v)] = cls }
+            }
         }
-        // U+0345 COMBINING GREEK YPOGEGRAMMENI case-folds to ι, so under IGNORECASE the `regex`
-        // module counts it neither as "not a letter" nor as a letter run: it matches no
-        // alternative and is dropped, like white space.
-        if c.value == 0x345 { return .space }
-        switch c.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-            return .letter
-        case .decimalNumber, .letterNumber, .otherNumber:
-            return .number
-        default:
-            return c.properties.isWhitespace ? .space : .other
+        return table
+    }()
+
+    private static let classRanges: [([ClosedRange<UInt32>], CharacterClass)] = [
+        (ScalarSet.parseRanges(Substring(CleanerTables.patternLetters)), .letter),
+        (ScalarSet.parseRanges(Substring(CleanerTables.patternNumbers)), .number),
+        (ScalarSet.parseRanges(Substring(CleanerTables.patternSkipped)), .space),
+    ]
+
+    /// Sorted ranges above the BMP, searched by bisection.
+    private struct RangeTable {
+        var starts: [UInt32] = []
+        var ends: [UInt32] = []
+        var classes: [CharacterClass] = []
+
+        func lookup(_ v: UInt32) -> CharacterClass {
+            var lo = 0
+            var hi = starts.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if ends[mid] < v { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < starts.count && starts[lo] <= v ? classes[lo] : .other
         }
     }
+
+    private static let astralClasses: RangeTable = {
+        var all: [(ClosedRange<UInt32>, CharacterClass)] = []
+        for (ranges, cls) in classRanges {
+            for r in ranges where r.upperBound >= 0x10000 {
+                all.append((max(r.lowerBound, 0x10000)...r.upperBound, cls))
+            }
+        }
+        all.sort { $0.0.lowerBound < $1.0.lowerBound }
+        var table = RangeTable()
+        for (r, cls) in all {
+            table.starts.append(r.lowerBound)
+            table.ends.append(r.upperBound)
+            table.classes.append(cls)
+        }
+        return table
+    }()
 
     private static let asciiClasses: [CharacterClass] = (0..<128).map { v in
         let c = Unicode.Scalar(UInt8(v))

@@ -36,6 +36,18 @@ enum TextCleaner {
         return out
     }
 
+    /// Python's lower-case mappings (generated, so they follow Python's Unicode version).
+    private static let lowercaseMap: [UInt32: [Unicode.Scalar]] = {
+        var map: [UInt32: [Unicode.Scalar]] = [:]
+        for entry in CleanerTables.pythonLowercase.split(separator: " ") {
+            let parts = entry.split(separator: "=")
+            map[UInt32(parts[0], radix: 16)!] = parts[1].split(separator: "+").map {
+                Unicode.Scalar(UInt32($0, radix: 16)!)!
+            }
+        }
+        return map
+    }()
+
     /// `str.lower()`: full lower-case mappings, and Σ → ς at the end of a word (Final_Sigma).
     static func lowercased(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
@@ -46,8 +58,8 @@ enum TextCleaner {
                 out.append(v >= 0x41 && v <= 0x5A ? Unicode.Scalar(v + 0x20)! : c)
             } else if v == 0x3A3 {
                 out.append(isFinalSigma(s, at: i) ? "\u{3C2}" : "\u{3C3}")
-            } else if c.properties.changesWhenLowercased {
-                out.append(contentsOf: c.properties.lowercaseMapping.unicodeScalars)
+            } else if let mapped = lowercaseMap[v] {
+                out.append(contentsOf: mapped)
             } else {
                 out.append(c)
             }
