@@ -266,6 +266,25 @@ def programmatic(seed=20261127):
         a, b = rand_caption(r, 3), rand_caption(r, 3)
         cases.append(r.choice(["<|startoftext|>", "<|endoftext|>", "<|EndOfText|>"]) .join([a, b]) if r.random() < 0.5
                      else a + r.choice([" <|endoftext|>", "<|startoftext|> ", "<|endoftext|>x"]) + b)
+    # Mixtures aimed at ftfy's paths: entities, controls, ligatures, mojibake fragments, stray
+    # "Ã"/"â€"/NBSP next to other text, random code points, several lines.
+    pool = (ENTITIES + CONTROL + LIGS + EMOJI + list(ACCENTED) + list("<>&#;'\"")
+            + ["&#x", "&#", "&", "Ã", "Â", "â€", "Ð", "Ñ", "\xa0", " "])
+    for _ in range(800):
+        parts = []
+        for _ in range(r.randint(1, 8)):
+            k = r.random()
+            if k < 0.3:
+                parts.append(rand_word(r))
+            elif k < 0.5:
+                parts.append(r.choice(pool))
+            elif k < 0.65:
+                parts.append(mojibake(r, rand_accented(r) + r.choice(["", " ", r.choice(EMOJI), "“x”"])))
+            elif k < 0.8:
+                parts.append(rand_codepoints(r, r.randint(1, 5)))
+            else:
+                parts.append(rand_script(r, r.choice(list(SCRIPTS))))
+        cases.append(r.choice(["", " ", "\n"]).join(parts))
     for _ in range(60):
         cases.append(mojibake(r, mojibake(r, rand_caption(r, 3) + " " + rand_accented(r))) if r.random() < 0.3
                      else rand_caption(r, 3) + " " + mojibake(r, rand_accented(r)) + " " + rand_accented(r))

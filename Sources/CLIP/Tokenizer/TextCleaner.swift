@@ -6,6 +6,14 @@ import Foundation
 /// `basic_clean` = `ftfy.fix_text` → `html.unescape` twice → `strip`, and `whitespace_clean` joins
 /// the white-space-separated parts with single spaces. Python's definitions throughout
 /// (`str.isspace`, `str.lower` with the final-sigma rule).
+///
+/// Known departures from the Python reference (none shows up in the test corpus):
+/// - NFC comes from Foundation (its Unicode version, not Python 3.11's Unicode 14), so characters
+///   assigned after Unicode 14 that compose may normalize differently.
+/// - The final-sigma context and `\w` in ftfy's heuristic use this Swift runtime's Unicode
+///   properties (cased, case-ignorable, alphanumeric), not Python's.
+/// - ftfy's `fix_surrogates` has nothing to do: a Swift `String` cannot hold lone surrogates
+///   (they become U+FFFD when the bytes are decoded, before the tokenizer sees them).
 enum TextCleaner {
     static func clean(_ text: String) -> String {
         var s = Array(text.unicodeScalars)
