@@ -13,7 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev)
+        // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev, zlib1g-dev)
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -29,6 +29,11 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
 
         // MARK: - C image codecs: libjpeg/libpng behind setjmp, so bad bytes return an error code
         .target(
@@ -39,7 +44,7 @@ let package = Package(
         // MARK: - Swift libraries
         .target(
             name: "CLIP",
-            dependencies: ["CImageCodecs"]
+            dependencies: ["CImageCodecs", "CZlib"]
         ),
 
         // MARK: - Executable

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, when any is missing (apt-get needs root).
 set -euo pipefail
-packages=(pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev python3-pip)
+packages=(pkg-config libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev libsqlite3-dev python3-pip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

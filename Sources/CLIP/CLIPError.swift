@@ -14,6 +14,12 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An image file that could not be read (missing, a directory, no permission).
     case unreadableFile(path: String, reason: String)
 
+    // MARK: - Tokenizer vocabulary
+    /// A vocabulary file (`vocab.json`, `merges.txt`, `bpe_simple_vocab_16e6.txt.gz`) is not there.
+    case tokenizerFileMissing(path: String)
+    /// A vocabulary file is there but unusable; `reason` says where and why.
+    case tokenizerFileMalformed(path: String, reason: String)
+
     public var description: String {
         switch self {
         case .emptyImage:
@@ -28,6 +34,10 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
             return "image too large: \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
         case .unreadableFile(let path, let reason):
             return "cannot read image file \(path): \(reason)"
+        case .tokenizerFileMissing(let path):
+            return "tokenizer vocabulary not found: \(path) (run `make setup` to fetch bpe_simple_vocab_16e6.txt.gz)"
+        case .tokenizerFileMalformed(let path, let reason):
+            return "malformed tokenizer vocabulary \(path): \(reason)"
         }
     }
 }
