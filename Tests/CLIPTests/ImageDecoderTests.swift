@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CLIP
+import CLIP
 
 // Expected pixels come from tools/make_decoder_fixtures.py: Pillow 13 + transformers' convert_to_rgb
 // on ImageOps.exif_transpose(Image.open(file)), i.e. what CLIPImageProcessor sees.
