@@ -35,6 +35,7 @@ struct clip_decoder {
     // JPEG
     struct jpeg_decompress_struct jpeg;
     struct clip_jpeg_error jpeg_error;
+    struct jpeg_progress_mgr jpeg_progress;
     int jpeg_created;
 
     // PNG
@@ -224,6 +225,20 @@ static void jpeg_emit_message(j_common_ptr cinfo, int level) {
 
 static void jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+// A progressive JPEG may carry thousands of tiny scans that each cost a pass over the whole
+// coefficient buffer (a known libjpeg-turbo denial of service); real encoders write about ten.
+enum { JPEG_MAX_SCANS = 500 };
+
+static void jpeg_progress_monitor(j_common_ptr cinfo) {
+    struct jpeg_decompress_struct *dinfo = (struct jpeg_decompress_struct *)cinfo;
+    if (dinfo->input_scan_number > JPEG_MAX_SCANS) {
+        clip_decoder *d = (clip_decoder *)cinfo->client_data;
+        snprintf(d->message, sizeof d->message, "JPEG has more than %d scans", JPEG_MAX_SCANS);
+        d->last_error_code = -1;
+        longjmp(d->jpeg_error.jump, 1);
+    }
+}
+
 static clip_codec_status jpeg_failure_status(clip_decoder *d) {
     if (d->truncated) return CLIP_CODEC_TRUNCATED;
     switch (d->last_error_code) {
@@ -271,6 +286,8 @@ static clip_codec_status jpeg_open(clip_decoder *d) {
     cinfo->client_data = d;  // jpeg_create_decompress clears the struct
     jpeg_mem_src(cinfo, d->data, (unsigned long)d->size);
     jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
+    d->jpeg_progress.progress_monitor = jpeg_progress_monitor;
+    cinfo->progress = &d->jpeg_progress;
     jpeg_read_header(cinfo, TRUE);
 
     d->width = cinfo->image_width;
