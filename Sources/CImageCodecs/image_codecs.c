@@ -47,8 +47,8 @@ struct clip_decoder {
     int png_trns_red, png_trns_green, png_trns_blue;
 
     // Scratch buffers, freed in clip_decoder_free whatever path was taken.
-    uint8_t *row;             // one stored row in the codec's native layout
-    uint8_t *rgb_row;         // one stored row as RGB
+    uint8_t *row;             // stored row(s) in the codec's native layout
+    uint8_t *rgb_row;         // a block of stored JPEG rows as RGB
     uint8_t *image;           // whole native image (interlaced PNG) or a copy for reorientation
     png_bytep *row_pointers;
 };
@@ -555,11 +555,6 @@ static clip_codec_status png_decode(clip_decoder *d, uint8_t *out) {
         snprintf(d->message, sizeof d->message, "PNG layout %d channels x %d bits", channels, depth);
         return CLIP_CODEC_UNSUPPORTED;
     }
-    d->rgb_row = malloc(w * 3);
-    if (d->rgb_row == NULL) {
-        set_message(d, "out of memory for a PNG row");
-        return CLIP_CODEC_OUT_OF_MEMORY;
-    }
     if (interlaced) {
         // Adam7 passes revisit every row, so libpng needs the whole image in its native layout.
         d->image = malloc(rowbytes * h);
@@ -570,10 +565,7 @@ static clip_codec_status png_decode(clip_decoder *d, uint8_t *out) {
         }
         for (size_t y = 0; y < h; y++) d->row_pointers[y] = d->image + y * rowbytes;
         png_read_image(png, d->row_pointers);
-        for (size_t y = 0; y < h; y++) {
-            png_convert_row(d, channels, depth, d->row_pointers[y], d->rgb_row, w);
-            memcpy(out + y * w * 3, d->rgb_row, w * 3);
-        }
+        for (size_t y = 0; y < h; y++) png_convert_row(d, channels, depth, d->row_pointers[y], out + y * w * 3, w);
     } else {
         d->row = malloc(rowbytes);
         if (d->row == NULL) {
