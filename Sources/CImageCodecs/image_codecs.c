@@ -35,6 +35,7 @@ struct clip_decoder {
     // JPEG
     struct jpeg_decompress_struct jpeg;
     struct clip_jpeg_error jpeg_error;
+    struct jpeg_progress_mgr jpeg_progress;
     int jpeg_created;
 
     // PNG
@@ -46,8 +47,8 @@ struct clip_decoder {
     int png_trns_red, png_trns_green, png_trns_blue;
 
     // Scratch buffers, freed in clip_decoder_free whatever path was taken.
-    uint8_t *row;             // one stored row in the codec's native layout
-    uint8_t *rgb_row;         // one stored row as RGB
+    uint8_t *row;             // stored row(s) in the codec's native layout
+    uint8_t *rgb_row;         // a block of stored JPEG rows as RGB
     uint8_t *image;           // whole native image (interlaced PNG) or a copy for reorientation
     png_bytep *row_pointers;
 };
@@ -224,6 +225,20 @@ static void jpeg_emit_message(j_common_ptr cinfo, int level) {
 
 static void jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+// A progressive JPEG may carry thousands of tiny scans that each cost a pass over the whole
+// coefficient buffer (a known libjpeg-turbo denial of service); real encoders write about ten.
+enum { JPEG_MAX_SCANS = 500 };
+
+static void jpeg_progress_monitor(j_common_ptr cinfo) {
+    struct jpeg_decompress_struct *dinfo = (struct jpeg_decompress_struct *)cinfo;
+    if (dinfo->input_scan_number > JPEG_MAX_SCANS) {
+        clip_decoder *d = (clip_decoder *)cinfo->client_data;
+        snprintf(d->message, sizeof d->message, "JPEG has more than %d scans", JPEG_MAX_SCANS);
+        d->last_error_code = -1;
+        longjmp(d->jpeg_error.jump, 1);
+    }
+}
+
 static clip_codec_status jpeg_failure_status(clip_decoder *d) {
     if (d->truncated) return CLIP_CODEC_TRUNCATED;
     switch (d->last_error_code) {
@@ -271,6 +286,8 @@ static clip_codec_status jpeg_open(clip_decoder *d) {
     cinfo->client_data = d;  // jpeg_create_decompress clears the struct
     jpeg_mem_src(cinfo, d->data, (unsigned long)d->size);
     jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
+    d->jpeg_progress.progress_monitor = jpeg_progress_monitor;
+    cinfo->progress = &d->jpeg_progress;
     jpeg_read_header(cinfo, TRUE);
 
     d->width = cinfo->image_width;
@@ -538,11 +555,6 @@ static clip_codec_status png_decode(clip_decoder *d, uint8_t *out) {
         snprintf(d->message, sizeof d->message, "PNG layout %d channels x %d bits", channels, depth);
         return CLIP_CODEC_UNSUPPORTED;
     }
-    d->rgb_row = malloc(w * 3);
-    if (d->rgb_row == NULL) {
-        set_message(d, "out of memory for a PNG row");
-        return CLIP_CODEC_OUT_OF_MEMORY;
-    }
     if (interlaced) {
         // Adam7 passes revisit every row, so libpng needs the whole image in its native layout.
         d->image = malloc(rowbytes * h);
@@ -553,10 +565,7 @@ static clip_codec_status png_decode(clip_decoder *d, uint8_t *out) {
         }
         for (size_t y = 0; y < h; y++) d->row_pointers[y] = d->image + y * rowbytes;
         png_read_image(png, d->row_pointers);
-        for (size_t y = 0; y < h; y++) {
-            png_convert_row(d, channels, depth, d->row_pointers[y], d->rgb_row, w);
-            memcpy(out + y * w * 3, d->rgb_row, w * 3);
-        }
+        for (size_t y = 0; y < h; y++) png_convert_row(d, channels, depth, d->row_pointers[y], out + y * w * 3, w);
     } else {
         d->row = malloc(rowbytes);
         if (d->row == NULL) {

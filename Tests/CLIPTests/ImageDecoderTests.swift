@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import CLIP
+import CLIP
 
 // Expected pixels come from tools/make_decoder_fixtures.py: Pillow 13 + transformers' convert_to_rgb
 // on ImageOps.exif_transpose(Image.open(file)), i.e. what CLIPImageProcessor sees.
@@ -71,7 +71,7 @@ private func pngChunkOffset(_ png: [UInt8], _ type: String) -> Int? {
 private func expectError(_ expected: CLIPError, sourceLocation: SourceLocation = #_sourceLocation,
                          _ body: () throws -> RGBImage) {
     let start = ContinuousClock.now
-    #expect(throws: expected, sourceLocation: sourceLocation) { try body() }
+    #expect(throws: expected, sourceLocation: sourceLocation) { _ = try body() }
     #expect(ContinuousClock.now - start < .seconds(2), sourceLocation: sourceLocation)
 }
 
@@ -205,6 +205,21 @@ private func expectCorrupt(containing phrase: String, sourceLocation: SourceLoca
         expectCorrupt(containing: "huffman") { try ImageDecoder.decode(bytes) }
     }
 
+    /// Hundreds of repeated scans (libjpeg only warns about the bogus progression) would each cost a
+    /// pass over the image; the decoder stops at 500.
+    @Test func progressiveJPEGWithTooManyScans() throws {
+        let bytes = try fixtureBytes("jpeg_progressive.jpg")
+        let sos = try #require(bytes.indices.dropLast().first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA })
+        var end = sos + 2 + (Int(bytes[sos + 2]) << 8 | Int(bytes[sos + 3]))
+        // Entropy-coded data runs to the next marker other than a stuffed 00 or a restart marker.
+        while !(bytes[end] == 0xFF && bytes[end + 1] != 0x00 && !(0xD0...0xD7).contains(bytes[end + 1])) { end += 1 }
+        let scan = bytes[sos..<end]
+        var crafted = Array(bytes[..<end])
+        for _ in 0..<600 { crafted += scan }
+        crafted += bytes[end...]
+        expectError(.corruptImage("JPEG has more than 500 scans")) { try ImageDecoder.decode(crafted) }
+    }
+
     @Test func jpegHeaderAnnouncingHugeSize() throws {
         var bytes = try fixtureBytes("jpeg_baseline_420.jpg")
         let sof = try #require(bytes.indices.dropLast().first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xC0 })
@@ -265,6 +280,15 @@ private func expectCorrupt(containing phrase: String, sourceLocation: SourceLoca
         expectError(.unreadableFile(path: path, reason: "No such file or directory")) {
             try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path))
         }
+    }
+
+    @Test func nonImageFileIsRejectedFromItsFirstBytes() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-decoder-\(UUID().uuidString).mp4")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(repeating: 0x42, count: 1 << 20).write(to: url)
+        expectError(.notAnImage) { try ImageDecoder.decode(contentsOf: url) }
+        try (Data([0xFF, 0xD8, 0xFF]) + Data(repeating: 0, count: 100)).write(to: url)
+        expectCorrupt(containing: "truncated") { try ImageDecoder.decode(contentsOf: url) }
     }
 
     @Test func directoryIsNotAnImageFile() {

@@ -96,6 +96,10 @@ public enum ImageDecoder {
 
     // MARK: - Files
 
+    private static func startsLikeJPEGOrPNG(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { clip_sniff_format($0.baseAddress, $0.count) != CLIP_FORMAT_UNKNOWN }
+    }
+
     private static func readFile(_ url: URL) throws(CLIPError) -> [UInt8] {
         let path = url.path
         let fd = open(path, O_RDONLY)
@@ -119,6 +123,9 @@ public enum ImageDecoder {
             }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
+            // A folder walk meets videos and archives: the first bytes decide, so do not read
+            // gigabytes only to report that they are not an image.
+            if bytes.count >= 16, bytes.count == n, !startsLikeJPEGOrPNG(bytes) { break }
         }
         return bytes
     }
