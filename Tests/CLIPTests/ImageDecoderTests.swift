@@ -66,19 +66,16 @@ private func pngChunkOffset(_ png: [UInt8], _ type: String) -> Int? {
     return nil
 }
 
-/// Runs `body`, expects exactly `expected`, and checks it came back quickly: a guard against
-/// decoding (or allocating for) the announced image, not a performance measurement.
+/// Runs `body` and expects exactly `expected`. (No timing assertion: timed tests flake on shared
+/// machines. For the huge headers, `tooManyPixels` itself shows the limit fired before decoding.)
 private func expectError(_ expected: CLIPError, sourceLocation: SourceLocation = #_sourceLocation,
                          _ body: () throws -> RGBImage) {
-    let start = ContinuousClock.now
     #expect(throws: expected, sourceLocation: sourceLocation) { _ = try body() }
-    #expect(ContinuousClock.now - start < .seconds(2), sourceLocation: sourceLocation)
 }
 
 /// For corrupt data the codec's message varies; the case and a key phrase are what matter.
 private func expectCorrupt(containing phrase: String, sourceLocation: SourceLocation = #_sourceLocation,
                            _ body: () throws -> RGBImage) {
-    let start = ContinuousClock.now
     do {
         let image = try body()
         Issue.record("expected corruptImage, decoded \(image.width)x\(image.height)", sourceLocation: sourceLocation)
@@ -89,7 +86,6 @@ private func expectCorrupt(containing phrase: String, sourceLocation: SourceLoca
         }
         #expect(message.localizedCaseInsensitiveContains(phrase), "message: \(message)", sourceLocation: sourceLocation)
     }
-    #expect(ContinuousClock.now - start < .seconds(2), sourceLocation: sourceLocation)
 }
 
 @Suite struct ImageDecoderTests {
