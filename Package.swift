@@ -37,9 +37,14 @@ let package = Package(
         ),
 
         // MARK: - Swift libraries
+        // The inference primitives; the only importer of COpenBLAS. Knows nothing of CLIP.
+        .target(
+            name: "NeuralOps",
+            dependencies: ["COpenBLAS"]
+        ),
         .target(
             name: "CLIP",
-            dependencies: ["CImageCodecs"]
+            dependencies: ["CImageCodecs", "NeuralOps"]
         ),
 
         // MARK: - Executable
@@ -52,6 +57,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .testTarget(
+            name: "NeuralOpsTests",
+            dependencies: ["NeuralOps"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "CLIPTests",
             dependencies: ["CLIP"],
