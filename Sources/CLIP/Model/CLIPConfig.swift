@@ -126,6 +126,11 @@ public struct CLIPConfig: Sendable, Equatable {
     }
 }
 
+/// JSON `true`/`false` (on Linux an integer NSNumber also casts to Bool, so test the concrete type).
+private func isBoolean(_ value: Any) -> Bool {
+    type(of: value) != NSNumber.self && value is Bool
+}
+
 /// Typed field access for config.json, with errors that name the field.
 private struct ConfigReader {
     let path: String
@@ -144,7 +149,7 @@ private struct ConfigReader {
         guard let value = json[key], !(value is NSNull) else { return fallback }
         // image_size may be [h, w] and eos_token_id a list: take the first (square images only).
         let scalar = (value as? [Any])?.first ?? value
-        guard let number = scalar as? NSNumber, !(scalar is Bool),
+        guard let number = scalar as? NSNumber, !isBoolean(scalar),
               Double(number.intValue) == number.doubleValue else {
             throw .invalidModelConfig(path: path, reason: "\(field) is not an integer")
         }
@@ -157,7 +162,7 @@ private struct ConfigReader {
 
     func float(_ json: [String: Any], _ key: String, section: String?, default fallback: Float) throws(CLIPError) -> Float {
         guard let value = json[key], !(value is NSNull) else { return fallback }
-        guard let number = value as? NSNumber, !(value is Bool) else {
+        guard let number = value as? NSNumber, !isBoolean(value) else {
             throw .invalidModelConfig(path: path, reason: "\(section.map { "\($0)." } ?? "")\(key) is not a number")
         }
         return number.floatValue
