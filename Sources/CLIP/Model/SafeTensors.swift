@@ -76,7 +76,13 @@ final class SafeTensorsFile {
         }
         let dataStart = 8 + headerLength
         var tensors: [String: SafeTensorInfo] = [:]
-        for (name, value) in root where name != "__metadata__" {
+        // In file order (then by name), so a truncated file names the first tensor that was cut.
+        func begin(_ name: String) -> Int {
+            ((root[name] as? [String: Any])?["data_offsets"] as? [Any])?.first.flatMap { ($0 as? NSNumber)?.intValue } ?? -1
+        }
+        let names = root.keys.filter { $0 != "__metadata__" }.sorted { (begin($0), $0) < (begin($1), $1) }
+        for name in names {
+            let value = root[name]!
             guard let entry = value as? [String: Any],
                   let dtype = entry["dtype"] as? String,
                   let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
