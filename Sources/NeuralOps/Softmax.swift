@@ -13,7 +13,8 @@ public func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int, valid: Int?
     var maxV = Vec(repeating: -.infinity)
     var i = 0
     while i + 16 <= n {
-        maxV = pointwiseMax(maxV, load(x + i))
+        let v = load(x + i)
+        maxV.replace(with: v, where: v .> maxV)   // pointwiseMax goes lane by lane
         i += 16
     }
     var m = maxV.max()

@@ -44,3 +44,12 @@ public struct Tensor: Sendable {
     /// The elements as an array (copies; for tests and small tensors).
     public var array: [Float] { Array(buffer) }
 }
+
+extension Tensor {
+    /// The same storage viewed with another shape of the same element count (no copy).
+    public init(reshaping tensor: Tensor, to shape: [Int]) {
+        precondition(shape.reduce(1, *) == tensor.count, "Tensor: cannot reshape \(tensor.shape) to \(shape)")
+        self.shape = shape
+        storage = tensor.storage
+    }
+}

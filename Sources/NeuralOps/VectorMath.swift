@@ -28,8 +28,13 @@ func store(_ v: Vec, _ p: UnsafeMutablePointer<Float>) {
 /// positive number rather than 0; callers here only add it to 1 or normalize by a sum ≥ 1).
 @inline(__always)
 public func exp(_ x: Vec) -> Vec {
-    let clamped = x.clamped(lowerBound: Vec(repeating: -87.3), upperBound: Vec(repeating: 88.3))
-    let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+    // Mask-and-replace compiles to compares and blends; `clamped`/`pointwiseMin` go lane by lane.
+    let clamped = x.replacing(with: -87.3, where: x .< -87.3).replacing(with: 88.3, where: x .> 88.3)
+    // n = round(x / ln2) by the 1.5·2^23 trick: adding it leaves n in the low mantissa bits, rounded to
+    // nearest even (no float→int conversion, which SIMD does lane by lane).
+    let magic: Float = 12582912
+    let shifted = clamped * 1.44269504088896341 + magic
+    let n = shifted - magic
     // r = x - n·ln2, with ln2 split so n·C1 is exact.
     var r = clamped - n * 0.693359375
     r = r + n * 2.12194440e-4
@@ -40,7 +45,8 @@ public func exp(_ x: Vec) -> Vec {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let y = p * (r * r) + r + 1
-    let bits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+    // 2^n from the exponent bits: n = bits(shifted) - bits(magic).
+    let bits = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
     return y * unsafeBitCast(bits, to: Vec.self)
 }
 
