@@ -30,24 +30,37 @@ struct TextTransformer: Sendable {
     /// Token id lists (each ≤ maxPositionEmbeddings, ids < vocabSize) → (n, projectionDim), unit rows.
     func embed(tokenIds: [[Int32]]) -> [[Float]] {
         // Causal attention: positions after the pooled one never affect it, so each sequence runs over
-        // 0...pool only. Sequences of equal run length are batched together.
-        var groups: [Int: [Int]] = [:]   // run length → input indices
+        // 0...pool only, and a shorter sequence can share a batch with longer ones, padded at its end
+        // (the padding rows are computed and ignored). Groups: by length, longest first, a sequence
+        // joins the current group while padding stays under a quarter of the group's rows.
+        var runs: [(index: Int, length: Int)] = []
         for (i, ids) in tokenIds.enumerated() {
             precondition(!ids.isEmpty && ids.count <= config.maxPositionEmbeddings,
                          "TextTransformer: \(ids.count) token ids, expected 1...\(config.maxPositionEmbeddings)")
             precondition(ids.allSatisfy { $0 >= 0 && Int($0) < config.vocabSize },
                          "TextTransformer: token id outside 0..<\(config.vocabSize)")
-            groups[poolingIndex(ids) + 1, default: []].append(i)
+            runs.append((i, poolingIndex(ids) + 1))
         }
+        runs.sort { ($0.length, $1.index) > ($1.length, $0.index) }
         var result = [[Float]](repeating: [], count: tokenIds.count)
-        for (length, members) in groups {
-            let embeddings = embed(members.map { Array(tokenIds[$0].prefix(length)) }, length: length)
-            for (member, embedding) in zip(members, embeddings) { result[member] = embedding }
+        var start = 0
+        while start < runs.count {
+            let padded = runs[start].length
+            var end = start + 1, used = padded
+            while end < runs.count, 4 * (used + runs[end].length) >= 3 * padded * (end - start + 1) {
+                used += runs[end].length
+                end += 1
+            }
+            let group = runs[start..<end]
+            let embeddings = embed(group.map { Array(tokenIds[$0.index].prefix($0.length)) }, length: padded)
+            for (run, embedding) in zip(group, embeddings) { result[run.index] = embedding }
+            start = end
         }
         return result
     }
 
-    /// Sequences of exactly `length` ids, pooled at their last position.
+    /// Sequences of at most `length` ids, each pooled at its own last id; shorter ones are padded
+    /// with their last id (causal attention keeps padding out of every earlier row).
     private func embed(_ sequences: [[Int32]], length seq: Int) -> [[Float]] {
         let batch = sequences.count, width = config.tower.hiddenSize, rows = batch * seq
         let workspace = Workspace(capacity:
@@ -60,22 +73,24 @@ struct TextTransformer: Sendable {
         let x = workspace.region(rows * width)              // (batch·seq, width)
         let tokens = weights.tokenEmbedding.pointer, positions = weights.positionEmbedding.pointer
         for (b, ids) in sequences.enumerated() {
-            for (t, id) in ids.enumerated() {
+            for t in 0..<seq {
                 let row = x + (b * seq + t) * width
-                row.update(from: tokens + Int(id) * width, count: width)
+                row.update(from: tokens + Int(ids[min(t, ids.count - 1)]) * width, count: width)
                 add(positions + t * width, into: row, count: width)
             }
         }
 
-        // MARK: Encoder (causal attention)
+    // MARK: Encoder (causal attention)
         let pooled = workspace.region(batch * width)        // (batch, width)
         let projected = workspace.region(batch * projectionDim)
         encoder.forward(x, batch: batch, seq: seq, causal: true, workspace: workspace)
 
-        // MARK: final_layer_norm on the pooled (last) row → text_projection → L2 normalize
-        layerNorm(x + (seq - 1) * width, rows: batch, width: width, xStride: seq * width,
-                  gamma: weights.finalLayerNormWeight, beta: weights.finalLayerNormBias,
-                  eps: config.tower.layerNormEps, into: pooled)
+        // MARK: final_layer_norm on each pooled row → text_projection → L2 normalize
+        for (b, ids) in sequences.enumerated() {
+            layerNorm(x + (b * seq + ids.count - 1) * width, rows: 1, width: width,
+                      gamma: weights.finalLayerNormWeight, beta: weights.finalLayerNormBias,
+                      eps: config.tower.layerNormEps, into: pooled + b * width)
+        }
         linear(pooled, rows: batch, weight: weights.projection, bias: nil, into: projected)
         return (0..<batch).map { b in
             let row = projected + b * projectionDim
