@@ -27,7 +27,7 @@ struct TransformerEncoder: Sendable {
             + Workspace.rounded(rows * 3 * width)       // qkv
             + Workspace.rounded(rows * width)           // attention output
             + Workspace.rounded(rows * mlpWidth)        // MLP hidden
-            + Workspace.rounded(seq * seq)              // attention scores of one head
+            + Workspace.rounded(attentionScratchCount(batch: batch, heads: heads, seq: seq))  // scores
     }
 
     /// Runs every block over `x` (batch·seq, width) in place.
@@ -37,7 +37,7 @@ struct TransformerEncoder: Sendable {
         let qkv = workspace.region(rows * 3 * width)      // (rows, 3·width): q | k | v
         let attended = workspace.region(rows * width)     // (rows, width)
         let hidden = workspace.region(rows * mlpWidth)    // (rows, mlp)
-        let scores = workspace.region(seq * seq)          // (seq, seq)
+        let scores = workspace.region(attentionScratchCount(batch: batch, heads: heads, seq: seq))  // (seq, seq) per worker
 
         for layer in layers {
             // MARK: x + attn(ln_1(x))
