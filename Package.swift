@@ -42,9 +42,14 @@ let package = Package(
         ),
 
         // MARK: - Swift libraries
+        // The inference primitives; the only importer of COpenBLAS. Knows nothing of CLIP.
+        .target(
+            name: "NeuralOps",
+            dependencies: ["COpenBLAS"]
+        ),
         .target(
             name: "CLIP",
-            dependencies: ["CImageCodecs", "CZlib"]
+            dependencies: ["CImageCodecs", "CZlib", "NeuralOps"]
         ),
 
         // MARK: - Executable
@@ -57,6 +62,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .testTarget(
+            name: "NeuralOpsTests",
+            dependencies: ["NeuralOps"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "CLIPTests",
             dependencies: ["CLIP"],
