@@ -182,6 +182,13 @@ func unsupportedDtypeIsNamed(dtype: String) throws {
     #expect(partial.vision.tower == CLIPConfig.base.vision.tower)
 }
 
+@Test func configDictsWinOverConfigs() throws {
+    // transformers' CLIPConfig: `text_config_dict` / `vision_config_dict` replace `text_config` / `vision_config`.
+    let config = try CLIPConfig(json: Data(#"{"text_config": {"hidden_size": 64, "num_attention_heads": 1}, "text_config_dict": {"hidden_size": 256, "num_attention_heads": 4}, "vision_config_dict": {"patch_size": 16}}"#.utf8))
+    #expect(config.text.tower.hiddenSize == 256 && config.text.tower.numAttentionHeads == 4)
+    #expect(config.vision.patchSize == 16 && config.vision.tower.hiddenSize == 768)
+}
+
 @Test(arguments: [
     #"[1, 2]"#,
     #"{"text_config": {"hidden_size": "wide"}}"#,
