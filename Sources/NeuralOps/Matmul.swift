@@ -53,7 +53,8 @@ func cblasGemm(
 
 /// A linear layer on `rows` input rows: `out = x · Wᵀ + b`, W in PyTorch's (out, in) layout, used
 /// without copying. With `accumulate`, the result is added to what `out` holds (a residual).
-/// Up to `smallRowsThreshold` rows it runs `smallRowsLinear`, above that one sgemm.
+/// Up to `smallRowsThreshold` rows it runs `smallRowsLinear`; above that, sgemm on blocks of output
+/// columns, one block per worker (a single sgemm when the layer is small).
 ///
 /// - x: (rows, in) with row stride `in` (or `xStride`)
 /// - weight: (out, in); bias: (out) or nil
@@ -65,17 +66,16 @@ public func linear(
 ) {
     precondition(weight.shape.count == 2, "linear: weight shape \(weight.shape) is not 2-D")
     let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+    if let bias {
+        precondition(bias.count == outFeatures, "linear: bias \(bias.shape) for weight \(weight.shape)")
+    }
     if rows <= smallRowsThreshold {
-        precondition(bias == nil || bias!.count == outFeatures, "linear: bias \(bias!.shape) for weight \(weight.shape)")
         smallRowsLinear(x, rows: rows, xStride: xStride ?? inFeatures, weight: weight, bias: bias,
                         into: out, accumulate: accumulate)
         return
     }
-    if let bias {
-        precondition(bias.count == outFeatures, "linear: bias \(bias.shape) for weight \(weight.shape)")
-    }
-    // Output columns in blocks of 16, one block range per worker; a worker's share is at least ~4
-    // MFLOP-equivalents so small layers stay on one thread.
+    // Output columns in blocks of 16, one block range per worker; each worker gets at least 2M
+    // multiply-adds, so small layers stay on one thread.
     let blocks = (outFeatures + 15) / 16
     let workers = max(1, min(computeThreads, blocks, rows * outFeatures * inFeatures / (2 << 20)))
     let job = LinearJob(x: x, rows: rows, xStride: xStride ?? inFeatures, w: weight.pointer,
