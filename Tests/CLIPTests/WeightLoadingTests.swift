@@ -98,6 +98,17 @@ func unsupportedDtypeIsNamed(dtype: String) throws {
     #expect(try loadError(try file.bytes()) == .unsupportedTensorDtype(tensor: name, dtype: dtype))
 }
 
+@Test(arguments: [[1.5, 16], [-1, 16]] as [[Double]])
+func nonIntegerOrNegativeShapeIsCorrupt(shape: [Double]) throws {
+    var file = try EditableSafetensors(fixtureWeights)
+    file.set("text_model.final_layer_norm.weight", "shape", shape)
+    guard case .corruptWeightsHeader(_, let reason)? = try loadError(try file.bytes()) else {
+        Issue.record("expected corruptWeightsHeader")
+        return
+    }
+    #expect(reason.contains("text_model.final_layer_norm.weight"))
+}
+
 @Test func sizeThatDisagreesWithShapeIsCorrupt() throws {
     var file = try EditableSafetensors(fixtureWeights)
     file.set("logit_scale", "shape", [2])    // 2 bytes of F16 cannot hold 2 elements
