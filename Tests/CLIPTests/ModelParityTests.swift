@@ -105,3 +105,18 @@ func embeddingsAreUnitLengthAndLogitScaleMatches(directory: URL) throws {
     stated.vision.tower.hiddenAct = "quick_gelu"
     #expect(inferred == stated)
 }
+
+@Test func poolingPositionFollowsTransformersRule() throws {
+    // transformers' CLIPTextTransformer: the first eos_token_id; with the legacy eos_token_id == 2,
+    // the first position of the largest id (argmax). With no EOS, argmax over all-false gives 0.
+    let model = try CLIPModel(directory: ModelFixtures.huggingFaceF16)
+    var text = model.text
+    #expect(text.config.eosTokenId == 49407)
+    #expect(text.poolingIndex([49406, 320, 49407, 49407]) == 2)
+    #expect(text.poolingIndex([49406, 320, 1125]) == 0)
+    text = TextTransformer(config: { var c = text.config; c.eosTokenId = 2; return c }(),
+                           weights: text.weights, projectionDim: text.projectionDim)
+    #expect(text.poolingIndex([49406, 320, 49407, 49407]) == 2)
+    #expect(text.poolingIndex([49406, 320, 1125]) == 0)
+    #expect(text.poolingIndex([320, 49406, 1125]) == 1)
+}
