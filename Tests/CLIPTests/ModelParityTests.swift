@@ -120,3 +120,19 @@ func embeddingsAreUnitLengthAndLogitScaleMatches(directory: URL) throws {
     #expect(text.poolingIndex([49406, 320, 1125]) == 0)
     #expect(text.poolingIndex([320, 49406, 1125]) == 1)
 }
+
+@Test func batchesLargerThanOnePassRunInChunks() throws {
+    // 34 images (the fixture's, repeated) take two passes of at most 32; each must still match.
+    let model = try CLIPModel(directory: ModelFixtures.huggingFaceF16)
+    let expected = try ModelFixtures.expected(ModelFixtures.huggingFaceF16)
+    let (pixels, count) = try ModelFixtures.pixels()
+    let perImage = pixels.count / count
+    let batch = 34
+    let order = (0..<batch).map { $0 % count }
+    let stacked = order.flatMap { pixels[$0 * perImage ..< ($0 + 1) * perImage] }
+    let embeddings = stacked.withUnsafeBufferPointer { model.imageEmbeddings(pixels: $0, batch: batch) }
+    try #require(embeddings.count == batch)
+    for (embedding, image) in zip(embeddings, order) {
+        #expect(cosine(embedding, expected.imageEmbeddings[image]) >= 0.9999)
+    }
+}
