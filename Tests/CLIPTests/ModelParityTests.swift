@@ -136,3 +136,16 @@ func embeddingsAreUnitLengthAndLogitScaleMatches(directory: URL) throws {
         #expect(cosine(embedding, expected.imageEmbeddings[image]) >= 0.9999)
     }
 }
+
+@Test func manyTextsRunInSeveralPasses() throws {
+    // 3 x 23 texts: several passes of at most 32 sequences; each must still match.
+    let model = try CLIPModel(directory: ModelFixtures.openCLIPF32)
+    let expected = try ModelFixtures.expected(ModelFixtures.openCLIPF32)
+    let texts = try ModelFixtures.texts()
+    let order = (0..<(3 * texts.count)).map { $0 % texts.count }
+    let embeddings = model.textEmbeddings(tokenIds: order.map { texts[$0].ids })
+    try #require(embeddings.count == order.count)
+    for (embedding, text) in zip(embeddings, order) {
+        #expect(cosine(embedding, expected.textEmbeddings[text]) >= 0.99999)
+    }
+}
