@@ -4,9 +4,10 @@ as the engine reads them, and the embeddings transformers computes for fixed inp
 
 Re-run (from the repository root; no network, no model hub):
     python3 -m venv .venv && .venv/bin/pip install torch transformers open_clip_torch ftfy pillow numpy safetensors
-    .venv/bin/python tools/make_model_fixture.py [--images DIR]
---images DIR: use the image files in DIR (sorted; e.g. Tests/CLIPTests/Fixtures/images), preprocessed by
-CLIPImageProcessor(use_fast=False), instead of two synthetic images.
+    .venv/bin/python tools/make_model_fixture.py [--images DIR [--limit N]]
+--images DIR: use the first N (default 3) image files in DIR (sorted; e.g. Tests/CLIPTests/Fixtures/images,
+each ~300 kB as stored pixels), preprocessed by CLIPImageProcessor(use_fast=False), instead of two
+synthetic images.
 
 Writes Tests/CLIPTests/Fixtures/model/:
   inputs/pixels-N.f16     (3, 224, 224) pixel_values, float16 little-endian, channel-major
@@ -181,9 +182,10 @@ def synthetic_images():
     return images
 
 
-def pixel_values(image_dir):
+def pixel_values(image_dir, limit):
     if image_dir:
         paths = sorted(p for p in pathlib.Path(image_dir).iterdir() if p.is_file() and not p.name.startswith("."))
+        paths = paths[:limit]
         images = [Image.open(p).convert("RGB") for p in paths]
     else:
         images = synthetic_images()
@@ -213,6 +215,7 @@ def write_json(path, value):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", help="folder of images to preprocess instead of the synthetic ones")
+    parser.add_argument("--limit", type=int, default=3, help="at most this many images from --images")
     args = parser.parse_args()
     torch.manual_seed(0)
 
@@ -220,7 +223,7 @@ def main():
     inputs.mkdir(parents=True, exist_ok=True)
     for old in inputs.glob("pixels-*.f16"):
         old.unlink()
-    pixels = pixel_values(args.images)
+    pixels = pixel_values(args.images, args.limit)
     for n, image in enumerate(pixels):
         (inputs / f"pixels-{n}.f16").write_bytes(image.half().numpy().astype("<f2").tobytes())
     ids = tokenize(TEXTS)

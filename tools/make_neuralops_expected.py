@@ -20,12 +20,22 @@ def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
-# linear: x (3, 21) · Wᵀ (21, 5) + b, PyTorch (out, in) weight layout
+# linear: x (3, 21) (few rows: NeuralOps' own kernel) · Wᵀ (21, 5) + b, PyTorch (out, in) weight layout
 x = torch.randn(3, 21)
-w = torch.randn(5, 21)
-b = torch.randn(5)
-out["linear"] = {"x": flat(x), "w": flat(w), "b": flat(b), "rows": 3, "in": 21, "out": 5,
+w = torch.randn(130, 21)  # 130 outputs: split over two workers, unevenly
+b = torch.randn(130)
+out["linear"] = {"x": flat(x), "w": flat(w), "b": flat(b), "rows": 3, "in": 21, "out": 130,
                  "y": flat(F.linear(x, w, b))}
+
+# above NeuralOps' small-rows threshold (8), and 2M multiply-adds per worker for two, so linear splits the
+# output columns over workers, one sgemm each: x (64, 512), W (130, 512). To keep the JSON small the
+# inputs are given by formulas the test repeats (exact in float32); only torch's output is stored:
+#   x[r, i] = ((5r + 3i) mod 17 - 8) / 4,   W[o, i] = ((7o + 11i + o·i) mod 5 - 2) / 8
+r_, i_ = torch.meshgrid(torch.arange(64), torch.arange(512), indexing="ij")
+x = ((5 * r_ + 3 * i_) % 17 - 8).float() / 4
+o_, i_ = torch.meshgrid(torch.arange(130), torch.arange(512), indexing="ij")
+w2 = ((7 * o_ + 11 * i_ + o_ * i_) % 5 - 2).float() / 8
+out["linear_many_rows"] = {"b": flat(b), "rows": 64, "in": 512, "out": 130, "y": flat(F.linear(x, w2, b))}
 
 # layer norm over a width that is not a multiple of 16 (vector body + scalar tail), offset and scaled rows
 x = torch.randn(4, 37) * 3 + 5
@@ -63,5 +73,5 @@ for causal in (False, True):
         "qkv": flat(qkv), "batch": batch, "seq": seq, "heads": heads, "headDim": hd, "y": flat(o)}
 
 path = pathlib.Path(__file__).resolve().parent.parent / "Tests/NeuralOpsTests/Fixtures/ops.json"
-path.write_text(json.dumps(out, indent=1) + "\n")
+path.write_text(json.dumps(out) + "\n")
 print("wrote", path)

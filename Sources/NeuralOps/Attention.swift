@@ -5,7 +5,7 @@ import Foundation
 /// one per pair. The small per-head GEMMs run single-threaded inside OpenBLAS, so without this the
 /// attention step would use one core.
 public func attentionWorkers(batch: Int, heads: Int) -> Int {
-    max(1, min(batch * heads, ProcessInfo.processInfo.activeProcessorCount))
+    max(1, min(batch * heads, computeThreads))
 }
 
 /// Floats of `scores` scratch `multiHeadAttention` needs: one (seq, seq) matrix per worker.

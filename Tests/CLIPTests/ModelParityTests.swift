@@ -105,3 +105,47 @@ func embeddingsAreUnitLengthAndLogitScaleMatches(directory: URL) throws {
     stated.vision.tower.hiddenAct = "quick_gelu"
     #expect(inferred == stated)
 }
+
+@Test func poolingPositionFollowsTransformersRule() throws {
+    // transformers' CLIPTextTransformer: the first eos_token_id; with the legacy eos_token_id == 2,
+    // the first position of the largest id (argmax). With no EOS, argmax over all-false gives 0.
+    let model = try CLIPModel(directory: ModelFixtures.huggingFaceF16)
+    var text = model.text
+    #expect(text.config.eosTokenId == 49407)
+    #expect(text.poolingIndex([49406, 320, 49407, 49407]) == 2)
+    #expect(text.poolingIndex([49406, 320, 1125]) == 0)
+    text = TextTransformer(config: { var c = text.config; c.eosTokenId = 2; return c }(),
+                           weights: text.weights, projectionDim: text.projectionDim)
+    #expect(text.poolingIndex([49406, 320, 49407, 49407]) == 2)
+    #expect(text.poolingIndex([49406, 320, 1125]) == 0)
+    #expect(text.poolingIndex([320, 49406, 1125]) == 1)
+}
+
+@Test func batchesLargerThanOnePassRunInChunks() throws {
+    // 34 images (the fixture's, repeated) take two passes of at most 32; each must still match.
+    let model = try CLIPModel(directory: ModelFixtures.huggingFaceF16)
+    let expected = try ModelFixtures.expected(ModelFixtures.huggingFaceF16)
+    let (pixels, count) = try ModelFixtures.pixels()
+    let perImage = pixels.count / count
+    let batch = 34
+    let order = (0..<batch).map { $0 % count }
+    let stacked = order.flatMap { pixels[$0 * perImage ..< ($0 + 1) * perImage] }
+    let embeddings = stacked.withUnsafeBufferPointer { model.imageEmbeddings(pixels: $0, batch: batch) }
+    try #require(embeddings.count == batch)
+    for (embedding, image) in zip(embeddings, order) {
+        #expect(cosine(embedding, expected.imageEmbeddings[image]) >= 0.9999)
+    }
+}
+
+@Test func manyTextsRunInSeveralPasses() throws {
+    // 3 x 23 texts: several passes of at most 32 sequences; each must still match.
+    let model = try CLIPModel(directory: ModelFixtures.openCLIPF32)
+    let expected = try ModelFixtures.expected(ModelFixtures.openCLIPF32)
+    let texts = try ModelFixtures.texts()
+    let order = (0..<(3 * texts.count)).map { $0 % texts.count }
+    let embeddings = model.textEmbeddings(tokenIds: order.map { texts[$0].ids })
+    try #require(embeddings.count == order.count)
+    for (embedding, text) in zip(embeddings, order) {
+        #expect(cosine(embedding, expected.textEmbeddings[text]) >= 0.99999)
+    }
+}

@@ -98,6 +98,17 @@ func unsupportedDtypeIsNamed(dtype: String) throws {
     #expect(try loadError(try file.bytes()) == .unsupportedTensorDtype(tensor: name, dtype: dtype))
 }
 
+@Test(arguments: [[1.5, 16], [-1, 16]] as [[Double]])
+func nonIntegerOrNegativeShapeIsCorrupt(shape: [Double]) throws {
+    var file = try EditableSafetensors(fixtureWeights)
+    file.set("text_model.final_layer_norm.weight", "shape", shape)
+    guard case .corruptWeightsHeader(_, let reason)? = try loadError(try file.bytes()) else {
+        Issue.record("expected corruptWeightsHeader")
+        return
+    }
+    #expect(reason.contains("text_model.final_layer_norm.weight"))
+}
+
 @Test func sizeThatDisagreesWithShapeIsCorrupt() throws {
     var file = try EditableSafetensors(fixtureWeights)
     file.set("logit_scale", "shape", [2])    // 2 bytes of F16 cannot hold 2 elements
@@ -180,6 +191,13 @@ func unsupportedDtypeIsNamed(dtype: String) throws {
     #expect(partial.text.tower.hiddenAct == "gelu" && partial.text.eosTokenId == 2)
     #expect(partial.vision.imageSize == 336 && partial.vision.patchSize == 14 && partial.vision.numPositions == 577)
     #expect(partial.vision.tower == CLIPConfig.base.vision.tower)
+}
+
+@Test func configDictsWinOverConfigs() throws {
+    // transformers' CLIPConfig: `text_config_dict` / `vision_config_dict` replace `text_config` / `vision_config`.
+    let config = try CLIPConfig(json: Data(#"{"text_config": {"hidden_size": 64, "num_attention_heads": 1}, "text_config_dict": {"hidden_size": 256, "num_attention_heads": 4}, "vision_config_dict": {"patch_size": 16}}"#.utf8))
+    #expect(config.text.tower.hiddenSize == 256 && config.text.tower.numAttentionHeads == 4)
+    #expect(config.vision.patchSize == 16 && config.vision.tower.hiddenSize == 768)
 }
 
 @Test(arguments: [

@@ -2,7 +2,7 @@ import Foundation
 
 /// The PyTorch-computed cases in Fixtures/ops.json (made by tools/make_neuralops_expected.py).
 struct OpsFixture: Decodable {
-    struct Linear: Decodable { let x, w, b, y: [Float]; let rows, `in`, out: Int }
+    struct Linear: Decodable { let x, w: [Float]?; let b, y: [Float]; let rows, `in`, out: Int }
     struct LayerNorm: Decodable { let x, gamma, beta, y: [Float]; let rows, width: Int; let eps: Float }
     struct Activations: Decodable {
         let x, gelu: [Float]
@@ -13,6 +13,7 @@ struct OpsFixture: Decodable {
     struct Attention: Decodable { let qkv, y: [Float]; let batch, seq, heads, headDim: Int }
 
     let linear: Linear
+    let linearManyRows: Linear
     let layerNorm: LayerNorm
     let activations: Activations
     let softmax: Softmax
@@ -21,6 +22,7 @@ struct OpsFixture: Decodable {
 
     enum CodingKeys: String, CodingKey {
         case linear, layerNorm, activations, softmax, attention
+        case linearManyRows = "linear_many_rows"
         case attentionCausal = "attention_causal"
     }
 

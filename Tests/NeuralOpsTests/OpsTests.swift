@@ -36,17 +36,32 @@ import Testing
 
 // MARK: - Layers against PyTorch
 
-@Test func linearMatchesTorch() throws {
-    let f = try OpsFixture.load().linear
-    let weight = Tensor(shape: [f.out, f.in], values: f.w)
+@Test(arguments: [false, true])
+func linearMatchesTorch(manyRows: Bool) throws {
+    // 3 rows: NeuralOps' small-rows kernel; 40 rows: one sgemm.
+    let fixture = try OpsFixture.load()
+    let f = manyRows ? fixture.linearManyRows : fixture.linear
+    #expect((f.rows <= smallRowsThreshold) != manyRows)
+    // The many-rows case gives its inputs as formulas (see tools/make_neuralops_expected.py).
+    let x = f.x ?? (0..<f.rows * f.in).map { (n: Int) -> Float in
+        let r = n / f.in, i = n % f.in
+        let value: Int = (5 * r + 3 * i) % 17 - 8
+        return Float(value) / 4
+    }
+    let w = f.w ?? (0..<f.out * f.in).map { (n: Int) -> Float in
+        let o = n / f.in, i = n % f.in
+        let value: Int = (7 * o + 11 * i + o * i) % 5 - 2
+        return Float(value) / 8
+    }
+    let weight = Tensor(shape: [f.out, f.in], values: w)
     let bias = Tensor(shape: [f.out], values: f.b)
     var y = [Float](repeating: 0, count: f.rows * f.out)
-    linear(f.x, rows: f.rows, weight: weight, bias: bias, into: &y)
+    linear(x, rows: f.rows, weight: weight, bias: bias, into: &y)
     #expect(maxError(y, f.y) < 1e-5)
 
     // accumulate adds onto what is there (a residual connection)
     var residual = [Float](repeating: 1, count: f.rows * f.out)
-    linear(f.x, rows: f.rows, weight: weight, bias: bias, into: &residual, accumulate: true)
+    linear(x, rows: f.rows, weight: weight, bias: bias, into: &residual, accumulate: true)
     #expect(maxError(residual, f.y.map { $0 + 1 }) < 1e-5)
 }
 

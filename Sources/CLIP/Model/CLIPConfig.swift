@@ -87,8 +87,12 @@ public struct CLIPConfig: Sendable, Equatable {
             throw .invalidModelConfig(path: path, reason: "the top level is not a JSON object")
         }
         let reader = ConfigReader(path: path)
-        let textJSON = try reader.object(root, "text_config")
-        let visionJSON = try reader.object(root, "vision_config")
+        // Older configs (e.g. openai/clip-vit-base-patch32's) also carry `text_config_dict` /
+        // `vision_config_dict`; as in transformers, those win over `text_config` / `vision_config`.
+        let textDict = try reader.object(root, "text_config_dict")
+        let visionDict = try reader.object(root, "vision_config_dict")
+        let textJSON = textDict.isEmpty ? try reader.object(root, "text_config") : textDict
+        let visionJSON = visionDict.isEmpty ? try reader.object(root, "vision_config") : visionDict
 
         let base = CLIPConfig.base
         text = CLIPTextConfig(

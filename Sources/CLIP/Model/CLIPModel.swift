@@ -4,6 +4,11 @@
 import Foundation
 import NeuralOps
 
+/// The CLIP image and text encoders. Immutable after loading; every call allocates its own scratch
+/// (once per call, reused across layers), so calls from several threads run concurrently. A call
+/// blocks its thread while it computes and spreads its work over all cores (NeuralOps' own workers;
+/// OpenBLAS is switched to one thread process-wide), so async callers should run it off the
+/// cooperative pool, e.g. on a dedicated thread or executor.
 public final class CLIPModel: Sendable {
     public let config: CLIPConfig
     /// `exp(logit_scale)`: the factor on cosine similarities for logits (100 for the released model).

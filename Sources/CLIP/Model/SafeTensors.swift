@@ -85,9 +85,8 @@ final class SafeTensorsFile {
             let value = root[name]!
             guard let entry = value as? [String: Any],
                   let dtype = entry["dtype"] as? String,
-                  let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  shape.count == (entry["shape"] as? [Any])?.count, shape.allSatisfy({ $0 >= 0 }),
-                  let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                  let shape = integers(entry["shape"]), shape.allSatisfy({ $0 >= 0 }),
+                  let offsets = integers(entry["data_offsets"]),
                   offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1]
             else {
                 throw .corruptWeightsHeader(path: path, reason: "entry \(name) lacks a valid dtype, shape or data_offsets")
@@ -98,14 +97,30 @@ final class SafeTensorsFile {
                 throw .truncatedWeights(path: path, tensor: name, end: overflowEnd ? Int.max : end, fileSize: fileSize)
             }
             if let size = elementSizes[dtype] {
-                let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-                guard count.multipliedReportingOverflow(by: size).partialValue == end - begin else {
+                let bytes = (shape + [size]).reduce(Optional(1)) { product, n in
+                    product.flatMap { p in
+                        let (value, overflow) = p.multipliedReportingOverflow(by: n)
+                        return overflow ? nil : value
+                    }
+                }
+                guard bytes == end - begin else {
                     throw .corruptWeightsHeader(path: path, reason: "entry \(name): \(end - begin) bytes for shape \(shape) of \(dtype)")
                 }
             }
             tensors[name] = SafeTensorInfo(dtype: dtype, shape: shape, begin: begin, end: end)
         }
         return tensors
+    }
+
+    /// A JSON array of whole numbers, or nil.
+    private static func integers(_ value: Any?) -> [Int]? {
+        guard let array = value as? [Any] else { return nil }
+        var result: [Int] = []
+        for element in array {
+            guard let number = element as? NSNumber, Double(number.intValue) == number.doubleValue else { return nil }
+            result.append(number.intValue)
+        }
+        return result
     }
 
     // MARK: - Data

@@ -15,6 +15,9 @@ struct TextTransformer: Sendable {
         encoder = TransformerEncoder(layers: weights.layers, tower: config.tower)
     }
 
+    /// Sequences per forward pass (32 x 77 tokens: ~50 MB of scratch for ViT-B/32's text tower).
+    static let maxChunk = 32
+
     /// The position whose hidden state is pooled, by transformers' rule: the first `eos_token_id`;
     /// for legacy configs with `eos_token_id == 2`, the first position of the largest id (argmax).
     /// With no EOS at all, argmax over all-false picks position 0, as in transformers.
@@ -32,7 +35,8 @@ struct TextTransformer: Sendable {
         // Causal attention: positions after the pooled one never affect it, so each sequence runs over
         // 0...pool only, and a shorter sequence can share a batch with longer ones, padded at its end
         // (the padding rows are computed and ignored). Groups: by length, longest first, a sequence
-        // joins the current group while padding stays under a quarter of the group's rows.
+        // joins the current group while padding stays under a quarter of the group's rows, up to
+        // `maxChunk` sequences per pass (bounded scratch memory).
         var runs: [(index: Int, length: Int)] = []
         for (i, ids) in tokenIds.enumerated() {
             precondition(!ids.isEmpty && ids.count <= config.maxPositionEmbeddings,
@@ -47,7 +51,8 @@ struct TextTransformer: Sendable {
         while start < runs.count {
             let padded = runs[start].length
             var end = start + 1, used = padded
-            while end < runs.count, 4 * (used + runs[end].length) >= 3 * padded * (end - start + 1) {
+            while end < runs.count, end - start < Self.maxChunk,
+                  4 * (used + runs[end].length) >= 3 * padded * (end - start + 1) {
                 used += runs[end].length
                 end += 1
             }
