@@ -16,6 +16,11 @@ Writes Tests/CLIPTests/Fixtures/model/:
   tiny-openclip-f32/      model B: OpenAI/open_clip names, float32, gelu, with an HF config.json
   */expected.json         {"image_embeddings", "text_embeddings", "logit_scale_exp"}: normalized
                           get_image_features / get_text_features of transformers' CLIPModel in float32
+  tiny-hf-f16/expected-files.json
+                          end to end, for the whole pipeline (decode, EXIF, preprocess, tokenize, towers):
+                          {"images": {file: embedding}} for every image in Tests/CLIPTests/Fixtures/images
+                          (ImageOps.exif_transpose, then CLIPImageProcessorPil: the reference slow path),
+                          and {"texts": [{"text", "embedding"}]} for TEXTS tokenized by OpenAI's tokenizer
 
 Why two models and not three copies of one: the 49408-row token embedding dominates the size
 (49408 x width x bytes). To keep the committed fixtures near 6 MB, model A (text width 16) is stored
@@ -208,6 +213,29 @@ def expected(model, pixels, ids):
     }
 
 
+@torch.no_grad()
+def expected_files(model, ids):
+    """Reference embeddings of the fixture image FILES and of TEXTS: what CLIPEncoder must reproduce."""
+    from PIL import ImageOps
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    processor = CLIPImageProcessorPil()
+    folder = ROOT / "Tests/CLIPTests/Fixtures/images"
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".jpg", ".png"))
+    normalize = lambda t: torch.nn.functional.normalize(t, dim=-1)
+    images = {}
+    for path in files:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)
+            pixels = processor(images=[image], return_tensors="pt")["pixel_values"]  # (1, 3, 224, 224)
+        images[path.name] = normalize(model.get_image_features(pixel_values=pixels).pooler_output)[0].tolist()
+    texts = [
+        {"text": text, "embedding": normalize(model.get_text_features(input_ids=torch.tensor([row])).pooler_output[0]).tolist()}
+        for text, row in zip(TEXTS, ids)
+    ]
+    return {"images": images, "texts": texts}
+
+
 def write_json(path, value):
     path.write_text(json.dumps(value) + "\n")
 
@@ -237,6 +265,7 @@ def main():
     model_a.half().save_pretrained(dir_a)
     model_a.float()
     write_json(dir_a / "expected.json", expected(model_a, pixels, ids))
+    write_json(dir_a / "expected-files.json", expected_files(model_a, ids))
 
     # Model B: OpenAI/open_clip names, float32, exact GELU, config.json alongside.
     model_b = randomize(CLIPModel(tiny_config(32, 1, 16, 1, "gelu")), seed=2)
