@@ -17,7 +17,7 @@ final class FakeHub {
     var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     /// Starts the server over the files in `root`; `extra` are fake_hub.py flags.
-    init(root: URL, extra: [String] = []) throws {
+    init(root: URL, extra: [String] = []) async throws {
         logURL = root.deletingLastPathComponent().appendingPathComponent("requests-\(UUID().uuidString).jsonl")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Self.script.path, "--root", root.path, "--log", logURL.path, "--exit-on-stdin-eof"] + extra
@@ -25,19 +25,29 @@ final class FakeHub {
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        // First stdout line: "PORT N".
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = await Self.firstLine(of: output.fileHandleForReading)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             kill(process.processIdentifier, SIGKILL)
             throw FakeHubError.noPort(text)
         }
         self.port = port
+    }
+
+    /// First stdout line ("PORT N"), read on a plain thread: a blocking read on one of the few
+    /// cooperative threads would stall the other tests' timings.
+    private static func firstLine(of handle: FileHandle) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var line = Data()
+                while !line.contains(UInt8(ascii: "\n")) {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    line.append(chunk)
+                }
+                continuation.resume(returning: String(decoding: line, as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+        }
     }
 
     deinit {

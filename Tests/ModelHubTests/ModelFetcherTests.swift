@@ -66,7 +66,7 @@ import Testing
 
     @Test func downloadsTheModelFilesThenSkipsThemWhenIntact() async throws {
         // Page size 2 makes the listing span several Link: rel="next" pages.
-        let hub = try FakeHub(root: root, extra: ["--page-size", "2"])
+        let hub = try await FakeHub(root: root, extra: ["--page-size", "2"])
         let log = EventLog()
         let results = try await fetcher(hub).fetch(progress: record(log))
         #expect(results.map(\.file.path)
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func resumesAPartFileWithARangeRequest() async throws {
-        let hub = try FakeHub(root: root)
+        let hub = try await FakeHub(root: root)
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
         let weights = try #require(contents["model.safetensors"])
         let half = weights.count / 2
@@ -106,14 +106,14 @@ import Testing
     }
 
     @Test func resumesByItselfWhenTheConnectionDrops() async throws {
-        let hub = try FakeHub(root: root, extra: ["--truncate-after", "400000"])
+        let hub = try await FakeHub(root: root, extra: ["--truncate-after", "400000"])
         _ = try await fetcher(hub).fetch()
         try expectDestinationHoldsWantedFiles()
         #expect(hub.requests().contains { $0.range == "bytes=400000-" })
     }
 
     @Test func aPartFileLongerThanTheFileIsDiscarded() async throws {
-        let hub = try FakeHub(root: root)
+        let hub = try await FakeHub(root: root)
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
         let tooLong = try #require(contents["model.safetensors"]) + Data(count: 10)
         try tooLong.write(to: destination.appendingPathComponent("model.safetensors.part"))
@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func replacesAPresentFileWhoseChecksumIsWrong() async throws {
-        let hub = try FakeHub(root: root)
+        let hub = try await FakeHub(root: root)
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
         // Same size as the real vocab.json, different bytes.
         let vocab = try #require(contents["vocab.json"])
@@ -136,7 +136,7 @@ import Testing
 
     @Test(arguments: ["model.safetensors", "vocab.json"])
     func aChecksumMismatchIsNotRenamedIntoPlace(file: String) async throws {
-        let hub = try FakeHub(root: root, extra: ["--wrong-checksum", file])
+        let hub = try await FakeHub(root: root, extra: ["--wrong-checksum", file])
         let error = await #expect(throws: ModelHubError.self) { try await fetcher(hub).fetch() }
         guard case .checksumMismatch(let name, let algorithm, let expected, let actual) = error else {
             Issue.record("expected a checksum mismatch, got \(String(describing: error))")
@@ -153,7 +153,7 @@ import Testing
 
     @Test func aRepositoryWithoutTheWeightsIsAnError() async throws {
         try FileManager.default.removeItem(at: root.appendingPathComponent("merges.txt"))
-        let hub = try FakeHub(root: root)
+        let hub = try await FakeHub(root: root)
         let error = await #expect(throws: ModelHubError.self) { try await fetcher(hub).fetch() }
         #expect(error == .missingInRepository(repo: "openai/clip-test", revision: "main", files: ["merges.txt"]))
     }
