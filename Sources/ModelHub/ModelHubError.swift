@@ -58,9 +58,9 @@ public struct ManualDownload: Equatable, Sendable {
         self.destination = destination
     }
 
+    /// One line (CLI errors are one line on stderr), every URL in full so it can be pasted into curl.
     public var instructions: String {
-        let names = urls.map(\.lastPathComponent).joined(separator: ", ")
-        let list = urls.map { "  \($0.absoluteString)" }.joined(separator: "\n")
-        return "Download \(names) by hand from\n\(list)\nand put them in \(destination.path)/"
+        let list = urls.map(\.absoluteString).joined(separator: " ")
+        return "Download by hand: \(list) and put them in \(destination.path)/"
     }
 }
