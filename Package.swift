@@ -38,9 +38,14 @@ let package = Package(
         ),
 
         // MARK: - Swift libraries
+        // The inference primitives; the only importer of COpenBLAS. Knows nothing of CLIP.
+        .target(
+            name: "NeuralOps",
+            dependencies: ["COpenBLAS"]
+        ),
         .target(
             name: "CLIP",
-            dependencies: ["CImageCodecs"]
+            dependencies: ["CImageCodecs", "NeuralOps"]
         ),
 
         // Downloads a model folder from the Hugging Face Hub (resumable, checksum-verified). Not engine
@@ -61,6 +66,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .testTarget(
+            name: "NeuralOpsTests",
+            dependencies: ["NeuralOps"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "CLIPTests",
             dependencies: ["CLIP"],

@@ -12,6 +12,22 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The header announces more pixels than allowed; checked before any pixel buffer is allocated.
     case tooManyPixels(width: Int, height: Int, limit: Int)
 
+    // MARK: - Model loading
+    /// A model file that should exist (config.json, model.safetensors) does not, or cannot be opened.
+    case modelFileUnreadable(path: String, reason: String)
+    /// config.json is not valid JSON or holds a value of the wrong type or an impossible size.
+    case invalidModelConfig(path: String, reason: String)
+    /// The safetensors header (length prefix or JSON) is malformed.
+    case corruptWeightsHeader(path: String, reason: String)
+    /// A tensor's data range reaches past the end of the file.
+    case truncatedWeights(path: String, tensor: String, end: Int, fileSize: Int)
+    /// A tensor the model needs is stored in a dtype we do not read (we read F32, F16, BF16).
+    case unsupportedTensorDtype(tensor: String, dtype: String)
+    /// A tensor the model needs is not in the file.
+    case missingTensor(String)
+    /// A tensor's shape differs from what the config implies.
+    case tensorShapeMismatch(tensor: String, expected: [Int], actual: [Int])
+
     public var description: String {
         switch self {
         case .emptyImage:
@@ -24,6 +40,20 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
             return "corrupt or truncated image: \(why)"
         case .tooManyPixels(let width, let height, let limit):
             return "image too large: \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
+        case .modelFileUnreadable(let path, let reason):
+            return "cannot read model file \(path): \(reason)"
+        case .invalidModelConfig(let path, let reason):
+            return "invalid model config \(path): \(reason)"
+        case .corruptWeightsHeader(let path, let reason):
+            return "corrupt safetensors header in \(path): \(reason)"
+        case .truncatedWeights(let path, let tensor, let end, let fileSize):
+            return "truncated weights file \(path): tensor \(tensor) ends at byte \(end) but the file has \(fileSize) bytes"
+        case .unsupportedTensorDtype(let tensor, let dtype):
+            return "tensor \(tensor) has dtype \(dtype); supported are F32, F16 and BF16"
+        case .missingTensor(let name):
+            return "missing tensor \(name) in the weights file"
+        case .tensorShapeMismatch(let tensor, let expected, let actual):
+            return "tensor \(tensor) has shape \(actual), expected \(expected)"
         }
     }
 }

@@ -1,0 +1,54 @@
+// CLIP's two towers loaded from a model directory; follows `CLIPModel.get_image_features` /
+// `get_text_features` (then L2-normalized) in
+// https://github.com/huggingface/transformers/blob/main/src/transformers/models/clip/modeling_clip.py
+import Foundation
+import NeuralOps
+
+public final class CLIPModel: Sendable {
+    public let config: CLIPConfig
+    /// `exp(logit_scale)`: the factor on cosine similarities for logits (100 for the released model).
+    public let logitScale: Float
+    /// The raw `logit_scale` parameter as stored in the weights.
+    public let logitScaleParameter: Float
+    /// The model directory's name, e.g. "clip-vit-base-patch32".
+    public let name: String
+
+    let vision: VisionTransformer
+    let text: TextTransformer
+
+    /// Loads `model.safetensors` from `directory`, with Hugging Face or OpenAI/open_clip key names.
+    /// `config.json` is required with Hugging Face names; with open_clip names it is optional and the
+    /// sizes are read off the tensor shapes when it is absent (see OpenCLIPConfig.swift).
+    public init(directory: URL) throws(CLIPError) {
+        let weightsURL = directory.appendingPathComponent("model.safetensors")
+        let configURL = directory.appendingPathComponent("config.json")
+        let file = try SafeTensorsFile(url: weightsURL)
+        let naming = try WeightNaming.detect(in: file)
+        let config: CLIPConfig
+        if naming == .openCLIP, !FileManager.default.fileExists(atPath: configURL.path) {
+            config = try CLIPConfig(inferringFrom: file)
+        } else {
+            config = try CLIPConfig(contentsOf: configURL)
+        }
+        let weights = try CLIPWeights(file: file, naming: naming, config: config)
+
+        self.config = config
+        logitScaleParameter = weights.logitScale
+        logitScale = Foundation.exp(weights.logitScale)
+        name = directory.standardizedFileURL.lastPathComponent
+        vision = VisionTransformer(config: config.vision, weights: weights.vision, projectionDim: config.projectionDim)
+        text = TextTransformer(config: config.text, weights: weights.text, projectionDim: config.projectionDim)
+    }
+
+    /// pixels: (batch, 3, imageSize, imageSize) normalized, channel-major → (batch, projectionDim),
+    /// L2-normalized. Safe to call from several threads at once.
+    public func imageEmbeddings(pixels: UnsafeBufferPointer<Float>, batch: Int) -> [[Float]] {
+        vision.embed(pixels: pixels, batch: batch)
+    }
+
+    /// Token id lists, each starting with 49406 and containing 49407 (≤ 77 ids) → (n, projectionDim),
+    /// L2-normalized. Safe to call from several threads at once.
+    public func textEmbeddings(tokenIds: [[Int32]]) -> [[Float]] {
+        text.embed(tokenIds: tokenIds)
+    }
+}
