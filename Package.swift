@@ -60,6 +60,7 @@ let package = Package(
             name: "clip-server",
             dependencies: [
                 "CLIP",
+                "NeuralOps",
                 "ModelHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
