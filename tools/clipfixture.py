@@ -3,7 +3,8 @@ bench/peers.py (speed) and tools/parity-vitb32 (numerics). No hub access: the we
 the vocabulary comes from OpenAI's bpe_simple_vocab_16e6.txt.gz.
 
 Set up once:  python3 -m venv .venv && .venv/bin/pip install torch transformers open_clip_torch ftfy pillow
-Run:          .venv/bin/python tools/clipfixture.py OUT_DIR [--seed 0]   (writes the model folder)
+Run:          .venv/bin/python tools/clipfixture.py OUT_DIR [--seed 0]
+              (writes the model folder, unless OUT_DIR already holds the one for this seed)
 """
 import argparse
 import gzip
@@ -111,6 +112,11 @@ def write_model_folder(out_dir: str, seed: int = 0) -> CLIPModel:
     """config.json + model.safetensors (F32) + vocab.json + merges.txt + tokenizer and preprocessor
     json: the same files fetch-model brings from the hub."""
     os.makedirs(out_dir, exist_ok=True)
+    stale_onnx = os.path.join(out_dir, "onnx")  # bench/peers.py's exports of an earlier model
+    if os.path.isdir(stale_onnx):
+        import shutil
+
+        shutil.rmtree(stale_onnx)
     model = build_vitb32(seed)
     model.save_pretrained(out_dir, safe_serialization=True)
     write_tokenizer_files(out_dir)
@@ -138,7 +144,7 @@ def main() -> None:
     parser.add_argument("out_dir")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    write_model_folder(args.out_dir, args.seed)
+    load_or_build(args.out_dir, args.seed)
     print(json.dumps({"model": os.path.abspath(args.out_dir), "seed": args.seed}))
 
 
