@@ -40,6 +40,17 @@ def log(message: str) -> None:
     print(f"peers: {message}", file=sys.stderr, flush=True)
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def median_seconds(fn, runs: int, warmup: int = 2) -> float:
     for _ in range(warmup):
         fn()
@@ -206,7 +217,7 @@ def main() -> None:
     model = clipfixture.load_or_build(args.model_dir, args.seed)
     result = {
         "model": os.path.abspath(args.model_dir), "seed": args.seed, "threads": args.threads,
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "cpu": cpu_model(), "cores": os.cpu_count(),
         "note": "median of timed runs after warm-up; other processes on the machine add noise",
     }
     log("PyTorch (transformers CLIPModel)")
