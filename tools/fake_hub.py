@@ -5,10 +5,13 @@ Serves every file of --root as one repository at any revision, the way the hub d
   GET /api/models/OWNER/NAME/tree/REV        JSON list: {"type","oid","size","path"[,"lfs":{"oid","size","pointerSize"}]}
                                              (oid = git blob sha1; lfs.oid = sha256), paged with Link: rel="next"
   GET /OWNER/NAME/resolve/REV/PATH           the bytes; LFS files (--lfs suffixes) redirect 302 to /cdn/SHA256 first
+  GET /api/models/OWNER/NAME/discussions?p=N {"discussions":[...],"count","start"}: with --pr-file, one open pull
+                                             request #1 "Adding `safetensors` variant of this model"
   Range: bytes=A- / bytes=A-B                206 + Content-Range; 416 when A >= size
 Listens on a port chosen by the OS and prints "PORT N" as its first stdout line.
 
-Test knobs: --wrong-checksum FILE advertises a checksum that the bytes will not match;
+Test knobs: --pr-file FILE lists and serves FILE only at revision refs/pr/1 (as the hub's safetensors
+conversion pull requests do); --wrong-checksum FILE advertises a checksum that the bytes will not match;
 --truncate-after N sends only N bytes of a file's first full-body response, then drops the connection;
 --page-size N pages the tree listing; --log PATH appends one JSON line per request (method, path, range).
 
@@ -45,6 +48,7 @@ def main() -> None:
     parser.add_argument("--wrong-checksum", action="append", default=[])
     parser.add_argument("--truncate-after", type=int, default=None)
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--pr-file", action="append", default=[])
     parser.add_argument("--log", default=None)
     parser.add_argument("--exit-on-stdin-eof", action="store_true")
     args = parser.parse_args()
@@ -70,7 +74,12 @@ def main() -> None:
                             "pointerSize": len(pointer)}}
         return {"type": "file", "oid": git_blob_sha1(advertised), "size": len(data), "path": path}
 
-    listing = [entry(p) for p in files] + [{"type": "directory", "oid": "0" * 40, "size": 0, "path": "onnx"}]
+    directory = [{"type": "directory", "oid": "0" * 40, "size": 0, "path": "onnx"}]
+    listings = {"main": [entry(p) for p in files if p not in args.pr_file] + directory,
+                "refs/pr/1": [entry(p) for p in files] + directory}
+
+    def on_revision(path: str, revision: str) -> bool:
+        return path in files and (revision == "refs/pr/1" or path not in args.pr_file)
     by_sha256 = {hashlib.sha256(d).hexdigest(): p for p, d in files.items()}
     truncated = set()
     log_lock = threading.Lock()
@@ -137,7 +146,15 @@ def main() -> None:
             self.record()
             url = urlparse(self.path)
             parts = [unquote(p) for p in url.path.split("/") if p]
+            if len(parts) == 5 and parts[:2] == ["api", "models"] and parts[4] == "discussions":
+                pulls = [{"num": 1, "title": "Adding `safetensors` variant of this model", "status": "open",
+                          "isPullRequest": True}] if args.pr_file else []
+                discussions = [{"num": 2, "title": "How do I use this?", "status": "open", "isPullRequest": False}]
+                return self.send_json({"discussions": discussions + pulls, "count": 1 + len(pulls), "start": 0})
             if len(parts) >= 6 and parts[:2] == ["api", "models"] and parts[4] == "tree":
+                listing = listings.get("/".join(parts[5:]))
+                if listing is None:
+                    return self.send_status(404)
                 cursor = int(parse_qs(url.query).get("cursor", ["0"])[0])
                 page = listing[cursor:cursor + args.page_size]
                 link = None
@@ -146,7 +163,7 @@ def main() -> None:
                 return self.send_json(page, link)
             if len(parts) >= 5 and parts[2] == "resolve":
                 path = "/".join(parts[4:])
-                if path not in files:
+                if not on_revision(path, parts[3]):
                     return self.send_status(404)
                 if path.endswith(lfs_suffixes):
                     self.send_response(302)

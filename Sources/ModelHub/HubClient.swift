@@ -46,6 +46,60 @@ public struct HubClient: Sendable {
         return files
     }
 
+    /// The branch (`refs/pr/N`) of the hub bot's open "Adding `safetensors` variant of this model" pull
+    /// request, which is where repositories published before safetensors (openai/clip-vit-base-patch32
+    /// among them) keep `model.safetensors`; transformers looks it up the same way. Nil when there is none.
+    public func safetensorsConversionBranch(_ repository: HubRepository, manual: ManualDownload)
+        async throws(ModelHubError) -> String?
+    {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = listingTimeout
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+
+        for page in 0..<20 {
+            let url = repository.discussionsURL(page: page)
+            let data: Data
+            let response: URLResponse
+            do {
+                (data, response) = try await session.data(for: URLRequest(url: url))
+            } catch {
+                throw .hubUnreachable(url: url, reason: describeTransportError(error), manual: manual)
+            }
+            guard let http = response as? HTTPURLResponse, http.statusCode == 200 else { return nil }
+            let listing: DiscussionPage
+            do {
+                listing = try JSONDecoder().decode(DiscussionPage.self, from: data)
+            } catch {
+                throw .badListing(url: url, reason: "\(error)")
+            }
+            if let pull = listing.discussions.first(where: {
+                $0.isPullRequest && $0.status == "open" && $0.title == Self.conversionTitle
+            }) {
+                return "refs/pr/\(pull.num)"
+            }
+            guard !listing.discussions.isEmpty, listing.start + listing.discussions.count < listing.count else {
+                return nil
+            }
+        }
+        return nil
+    }
+
+    static let conversionTitle = "Adding `safetensors` variant of this model"
+
+    /// `GET /api/models/{repo}/discussions?p=N`: `{"discussions":[{"num","title","status","isPullRequest"}],"count","start"}`.
+    private struct DiscussionPage: Decodable {
+        struct Discussion: Decodable {
+            let num: Int
+            let title: String
+            let status: String
+            let isPullRequest: Bool
+        }
+        let discussions: [Discussion]
+        let count: Int
+        let start: Int
+    }
+
     // MARK: - Parsing
 
     /// One entry of the tree listing: `{"type":"file","oid":...,"size":...,"path":...,"lfs":{"oid":...,"size":...}}`.

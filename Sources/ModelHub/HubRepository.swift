@@ -26,6 +26,16 @@ public struct HubRepository: Equatable, Sendable {
         return url("\(id)/resolve/\(Self.encodeSegment(revision))/\(encodedPath)")
     }
 
+    /// A page of the repository's discussions and pull requests.
+    public func discussionsURL(page: Int) -> URL {
+        url("api/models/\(id)/discussions?p=\(page)")
+    }
+
+    /// The same repository at another revision.
+    public func at(revision: String) -> HubRepository {
+        HubRepository(endpoint: endpoint, id: id, revision: revision)
+    }
+
     /// The repository's page, for messages.
     public var pageURL: URL { url(id) }
 

@@ -16,6 +16,9 @@ public struct ModelFetcher: Sendable {
     public var requiredFiles: [String]
     public var optionalFiles: [String]
     public var client: HubClient
+    /// Revisions to name in the by-hand instructions for files that are not on `repository.revision`
+    /// (when offline the conversion pull request cannot be looked up).
+    public var manualRevisions: [String: String]
     /// Seconds without a byte before a file transfer counts as interrupted.
     public var idleTimeout: TimeInterval
     /// Consecutive attempts per file that may each resume after an interruption, as long as every
@@ -25,8 +28,10 @@ public struct ModelFetcher: Sendable {
     public init(
         repository: HubRepository, destination: URL,
         requiredFiles: [String] = ModelFetcher.requiredFiles, optionalFiles: [String] = ModelFetcher.optionalFiles,
-        client: HubClient = HubClient(), idleTimeout: TimeInterval = 30, maxAttempts: Int = 4
+        client: HubClient = HubClient(), idleTimeout: TimeInterval = 30, maxAttempts: Int = 4,
+        manualRevisions: [String: String] = [:]
     ) {
+        self.manualRevisions = manualRevisions
         self.repository = repository
         self.destination = destination
         self.requiredFiles = requiredFiles
@@ -38,7 +43,11 @@ public struct ModelFetcher: Sendable {
 
     /// The by-hand route for the files not yet in place.
     public func manualDownload(for names: [String]? = nil) -> ManualDownload {
-        ManualDownload(urls: (names ?? requiredFiles).map(repository.resolveURL(for:)), destination: destination)
+        ManualDownload(
+            urls: (names ?? requiredFiles).map { name in
+                repository.at(revision: manualRevisions[name] ?? repository.revision).resolveURL(for: name)
+            },
+            destination: destination)
     }
 
     /// A file in the destination folder and whether this run downloaded it.
@@ -51,12 +60,23 @@ public struct ModelFetcher: Sendable {
     public func fetch(progress: @escaping FetchProgress = { _ in }) async throws(ModelHubError) -> [Result] {
         progress(.listing(repository.treeURL))
         let listed = try await client.listFiles(repository, manual: manualDownload())
-        let byPath = Dictionary(listed.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-        let missing = requiredFiles.filter { byPath[$0] == nil }
+        // Where each file comes from: the requested revision, or the safetensors conversion branch.
+        var sources = Dictionary(listed.map { ($0.path, ($0, repository)) }, uniquingKeysWith: { first, _ in first })
+        if sources["model.safetensors"] == nil, requiredFiles.contains("model.safetensors"),
+            let branch = try await client.safetensorsConversionBranch(repository, manual: manualDownload())
+        {
+            let converted = repository.at(revision: branch)
+            progress(.listing(converted.treeURL))
+            let weights = try await client.listFiles(converted, manual: manualDownload()).first {
+                $0.path == "model.safetensors"
+            }
+            if let weights { sources["model.safetensors"] = (weights, converted) }
+        }
+        let missing = requiredFiles.filter { sources[$0] == nil }
         guard missing.isEmpty else {
             throw .missingInRepository(repo: repository.id, revision: repository.revision, files: missing)
         }
-        let wanted = (requiredFiles + optionalFiles).compactMap { byPath[$0] }
+        let wanted = (requiredFiles + optionalFiles).compactMap { sources[$0] }
 
         do {
             try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
@@ -65,15 +85,16 @@ public struct ModelFetcher: Sendable {
         }
 
         var results: [Result] = []
-        for (index, file) in wanted.enumerated() {
+        for (index, (file, source)) in wanted.enumerated() {
             let local = destination.appendingPathComponent(file.path)
             if try fileMatches(local, file) {
                 progress(.alreadyPresent(file))
                 results.append(Result(file: file, localURL: local, downloaded: false))
                 continue
             }
-            let remaining = wanted[index...].map(\.path)
-            try await download(file, to: local, remaining: remaining, progress: progress)
+            let remaining = wanted[index...].map(\.0.path)
+            try await download(file, from: source.resolveURL(for: file.path), to: local, remaining: remaining,
+                progress: progress)
             progress(.finished(file))
             results.append(Result(file: file, localURL: local, downloaded: true))
         }
@@ -81,11 +102,10 @@ public struct ModelFetcher: Sendable {
     }
 
     /// Downloads into `NAME.part`, retrying with Range while attempts make progress, then renames.
-    private func download(_ file: HubFile, to local: URL, remaining: [String], progress: @escaping FetchProgress)
-        async throws(ModelHubError)
-    {
+    private func download(
+        _ file: HubFile, from url: URL, to local: URL, remaining: [String], progress: @escaping FetchProgress
+    ) async throws(ModelHubError) {
         let part = local.appendingPathExtension("part")
-        let url = repository.resolveURL(for: file.path)
         var attemptsLeft = maxAttempts
         while true {
             attemptsLeft -= 1

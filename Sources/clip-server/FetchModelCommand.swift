@@ -16,8 +16,13 @@ struct FetchModelCommand: AsyncParsableCommand {
             """
     )
 
+    static let defaultRepo = "openai/clip-vit-base-patch32"
+    /// openai/clip-vit-base-patch32's main branch has no model.safetensors; the hub's conversion pull
+    /// request #66 has it (found online through the discussions API; named here for the offline message).
+    static let defaultRepoManualRevisions = ["model.safetensors": "refs/pr/66"]
+
     @Option(help: "Hub repository (owner/name).")
-    var repo = "openai/clip-vit-base-patch32"
+    var repo = FetchModelCommand.defaultRepo
 
     @Option(help: "Branch, tag or commit.")
     var revision = "main"
@@ -36,7 +41,8 @@ struct FetchModelCommand: AsyncParsableCommand {
         let destination = URL(fileURLWithPath: dest).standardizedFileURL
         let fetcher = ModelFetcher(
             repository: HubRepository(endpoint: endpointURL, id: repo, revision: revision),
-            destination: destination)
+            destination: destination,
+            manualRevisions: repo == Self.defaultRepo && revision == "main" ? Self.defaultRepoManualRevisions : [:])
         let display = DownloadProgressDisplay(interactive: isatty(STDERR_FILENO) == 1)
 
         let results: [ModelFetcher.Result]

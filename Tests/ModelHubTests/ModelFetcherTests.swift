@@ -105,6 +105,27 @@ import Testing
         #expect(ranged.contains { $0.hasPrefix("/cdn/") }, "the Range survives the CDN redirect")
     }
 
+    /// openai/clip-vit-base-patch32 keeps model.safetensors only on the hub bot's conversion pull request.
+    @Test func takesTheWeightsFromTheSafetensorsConversionPullRequest() async throws {
+        let hub = try await FakeHub(root: root, extra: ["--pr-file", "model.safetensors"])
+        let results = try await fetcher(hub).fetch()
+        try expectDestinationHoldsWantedFiles()
+        #expect(results.count == 5)
+        let paths = hub.requests().map(\.path)
+        #expect(paths.contains("/api/models/openai/clip-test/discussions?p=0"))
+        #expect(paths.contains("/api/models/openai/clip-test/tree/refs%2Fpr%2F1"))
+        #expect(paths.contains("/openai/clip-test/resolve/refs%2Fpr%2F1/model.safetensors"))
+        #expect(paths.contains("/openai/clip-test/resolve/main/config.json"))
+    }
+
+    @Test func withoutWeightsAnywhereTheErrorNamesThem() async throws {
+        try FileManager.default.removeItem(at: root.appendingPathComponent("model.safetensors"))
+        let hub = try await FakeHub(root: root)
+        let error = await #expect(throws: ModelHubError.self) { try await fetcher(hub).fetch() }
+        #expect(error == .missingInRepository(repo: "openai/clip-test", revision: "main", files: ["model.safetensors"]))
+        #expect(hub.requests().contains { $0.path.contains("/discussions") }, "the conversion PR was looked for")
+    }
+
     @Test func resumesByItselfWhenTheConnectionDrops() async throws {
         let hub = try await FakeHub(root: root, extra: ["--truncate-after", "400000"])
         _ = try await fetcher(hub).fetch()
