@@ -83,6 +83,8 @@ public struct ModelFetcher: Sendable {
         } catch {
             throw .fileSystem(path: destination.path, reason: "cannot create folder: \(error.localizedDescription)")
         }
+        let lock = try FolderLock(destination)
+        defer { withExtendedLifetime(lock) {} }
 
         var results: [Result] = []
         for (index, (file, source)) in wanted.enumerated() {

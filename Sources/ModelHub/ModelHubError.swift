@@ -18,6 +18,8 @@ public enum ModelHubError: Error, Equatable, Sendable, CustomStringConvertible {
     case checksumMismatch(file: String, algorithm: String, expected: String, actual: String)
     /// More or fewer bytes than the listing announced.
     case sizeMismatch(file: String, expected: Int64, actual: Int64)
+    /// Another fetch is writing into the same folder.
+    case destinationBusy(path: String)
     /// Reading or writing a local file failed.
     case fileSystem(path: String, reason: String)
 
@@ -40,6 +42,8 @@ public enum ModelHubError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "the download was deleted, run again to fetch it anew"
         case .sizeMismatch(let file, let expected, let actual):
             return "\(file): got \(actual) bytes, the hub lists \(expected)"
+        case .destinationBusy(let path):
+            return "another fetch-model is downloading into \(path); wait for it or choose another --dest"
         case .fileSystem(let path, let reason):
             return "\(path): \(reason)"
         }

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import ModelHub
 
@@ -177,6 +180,20 @@ import Testing
         let hub = try await FakeHub(root: root)
         let error = await #expect(throws: ModelHubError.self) { try await fetcher(hub).fetch() }
         #expect(error == .missingInRepository(repo: "openai/clip-test", revision: "main", files: ["merges.txt"]))
+    }
+
+    @Test func aSecondFetchIntoTheSameFolderIsRefused() async throws {
+        let hub = try await FakeHub(root: root)
+        try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+        // Another process's lock, as flock sees it: a separate open file description on the folder.
+        let fd = open(destination.path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try #require(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let error = await #expect(throws: ModelHubError.self) { try await fetcher(hub).fetch() }
+        #expect(error == .destinationBusy(path: destination.path))
+        flock(fd, LOCK_UN)
+        _ = try await fetcher(hub).fetch()
+        try expectDestinationHoldsWantedFiles()
     }
 
     @Test func anUnreachableHubFailsFastAndSaysWhatToDownload() async throws {
