@@ -2,7 +2,7 @@
 SWIFT ?= swift
 VOCAB := Models/bpe_simple_vocab_16e6.txt.gz
 
-.PHONY: deps setup build release test try clean
+.PHONY: deps setup build release test try clean fetch-model bench parity
 
 # System libraries (Debian); needs root, skipped when already installed.
 deps:
@@ -22,6 +22,26 @@ release: setup
 
 test: setup
 	$(SWIFT) test
+
+# OpenAI CLIP ViT-B/32 from the Hugging Face Hub into Models/clip-vit-base-patch32 (resumable, checksummed).
+fetch-model: build
+	.build/debug/clip-server fetch-model
+
+# A full-size ViT-B/32 with seeded random weights for bench and parity (needs torch, transformers,
+# open_clip_torch: see tools/clipfixture.py). Built once, reused.
+PYTHON ?= python3
+FIXTURE_MODEL ?= Models/parity-vitb32
+
+# Our engine, then PyTorch and ONNX Runtime, on the same model and 2 threads (DESIGN.md section 4).
+bench: setup
+	$(SWIFT) build -c release
+	$(PYTHON) tools/clipfixture.py $(FIXTURE_MODEL)
+	.build/release/clip-server bench --model $(FIXTURE_MODEL)
+	$(PYTHON) bench/peers.py $(FIXTURE_MODEL)
+
+# clip-server embed against transformers on the same model (cosine >= 0.9999 images, 0.99999 texts).
+parity: build
+	$(PYTHON) tools/parity-vitb32 --model $(FIXTURE_MODEL)
 
 clean:
 	rm -rf .build

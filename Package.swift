@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev, zlib1g-dev)
@@ -52,11 +53,20 @@ let package = Package(
             dependencies: ["CImageCodecs", "CZlib", "NeuralOps"]
         ),
 
+        // Downloads a model folder from the Hugging Face Hub (resumable, checksum-verified). Not engine
+        // code: nothing in CLIP depends on it; only the executable does.
+        .target(
+            name: "ModelHub",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         // MARK: - Executable
         .executableTarget(
             name: "clip-server",
             dependencies: [
                 "CLIP",
+                "NeuralOps",
+                "ModelHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +81,14 @@ let package = Package(
             name: "CLIPTests",
             dependencies: ["CLIP"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "ModelHubTests",
+            dependencies: ["ModelHub"]
+        ),
+        .testTarget(
+            name: "ClipServerTests",
+            dependencies: ["clip-server"]
         ),
     ]
 )
