@@ -8,9 +8,12 @@ let package = Package(
     products: [
         .executable(name: "clip-server", targets: ["clip-server"]),
         .library(name: "CLIP", targets: ["CLIP"]),
+        .library(name: "SearchIndex", targets: ["SearchIndex"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev, zlib1g-dev)
@@ -51,12 +54,23 @@ let package = Package(
             name: "CLIP",
             dependencies: ["CImageCodecs", "CZlib", "NeuralOps"]
         ),
+        // The store: SQLite through GRDB, content-addressed originals, the in-memory matrix and top-k.
+        // Stores vectors and bytes; it does not compute embeddings (no CLIP dependency).
+        .target(
+            name: "SearchIndex",
+            dependencies: [
+                "NeuralOps",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: - Executable
         .executableTarget(
             name: "clip-server",
             dependencies: [
                 "CLIP",
+                "SearchIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +85,10 @@ let package = Package(
             name: "CLIPTests",
             dependencies: ["CLIP"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "SearchIndexTests",
+            dependencies: ["SearchIndex", "CLIP"]
         ),
     ]
 )

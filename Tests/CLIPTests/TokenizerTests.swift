@@ -43,11 +43,7 @@ private func tokenizer() throws -> BPETokenizer { try sharedTokenizer.get() }
 /// Empty: every string must match.
 private let knownDifferences: [String: String] = [:]
 
-private func temporaryDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-tokenizer-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
+// temporaryDirectory() comes from ModelFixtures.swift (a second, private copy here did not compile).
 
 // MARK: - Exactness against OpenAI's tokenizer
 
