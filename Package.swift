@@ -90,5 +90,10 @@ let package = Package(
             name: "SearchIndexTests",
             dependencies: ["SearchIndex", "CLIP"]
         ),
+        // Runs the built `clip-server` binary (`swift build` first; `swift test` builds it too).
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["SearchIndex", "CLIP"]
+        ),
     ]
 )

@@ -7,6 +7,6 @@ struct ClipServer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clip-server",
         abstract: "Self-hosted CLIP text-to-image search.",
-        subcommands: [EmbedCommand.self, TokenizeCommand.self, PreprocessCommand.self]
+        subcommands: [EmbedCommand.self, TokenizeCommand.self, PreprocessCommand.self, IndexCommand.self, SearchCommand.self]
     )
 }
