@@ -1,6 +1,32 @@
 import Foundation
 import GRDB
 
+/// One file for `indexFiles`: what `indexFile` takes.
+public struct FileEntry: Sendable {
+    public var path: String
+    public var sha256: String
+    public var mime: String
+    public var width: Int
+    public var height: Int
+    public var byteSize: Int
+    public var mtime: Double
+    public var embedding: [Float]
+    public var thumbnailJPEG: [UInt8]
+
+    public init(path: String, sha256: String, mime: String, width: Int, height: Int, byteSize: Int, mtime: Double,
+                embedding: [Float], thumbnailJPEG: [UInt8]) {
+        self.path = path
+        self.sha256 = sha256
+        self.mime = mime
+        self.width = width
+        self.height = height
+        self.byteSize = byteSize
+        self.mtime = mtime
+        self.embedding = embedding
+        self.thumbnailJPEG = thumbnailJPEG
+    }
+}
+
 /// What `indexFile`/`relocateFile` did with a file indexed in place.
 public enum FileChange: Sendable, Equatable {
     /// A new row.
@@ -248,20 +274,43 @@ public final class ImageIndex: Sendable {
     /// (the file was overwritten).
     public func indexFile(path: String, sha256: String, mime: String, width: Int, height: Int, byteSize: Int, mtime: Double,
                           embedding: [Float], thumbnailJPEG: [UInt8]) throws(SearchIndexError) -> (image: StoredImage, change: FileChange) {
-        try Self.checkHash(sha256)
-        guard path.hasPrefix("/") else { throw .invalidArgument("indexed path \(path) is not absolute") }
-        let vector = try checkedEmbedding(embedding, what: "embedding of \(path)")
-        return try serializedWrite("indexing \(path)") { db, after in
-            try Self.removeStaleRows(db, path: path, keeping: sha256, after: &after)
-            if let existing = try Self.fetchImage(db, sha256: sha256) {
-                try self.completeExisting(db, existing, vector: vector, thumbnailJPEG: thumbnailJPEG, after: &after)
-                return try Self.reconcile(db, existing, path: path, byteSize: byteSize, mtime: mtime)
+        let entry = FileEntry(path: path, sha256: sha256, mime: mime, width: width, height: height, byteSize: byteSize,
+                              mtime: mtime, embedding: embedding, thumbnailJPEG: thumbnailJPEG)
+        return try indexFiles([entry])[0]
+    }
+
+    /// Many `indexFile`s in one transaction (one commit, one fsync): all stored, or none when one
+    /// fails. Every entry is validated before anything is written.
+    public func indexFiles(_ entries: [FileEntry]) throws(SearchIndexError) -> [(image: StoredImage, change: FileChange)] {
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(entries.count)
+        for entry in entries {
+            try Self.checkHash(entry.sha256)
+            guard entry.path.hasPrefix("/") else { throw .invalidArgument("indexed path \(entry.path) is not absolute") }
+            vectors.append(try checkedEmbedding(entry.embedding, what: "embedding of \(entry.path)"))
+        }
+        guard !entries.isEmpty else { return [] }
+        let context = entries.count == 1 ? "indexing \(entries[0].path)" : "indexing \(entries.count) files"
+        return try serializedWrite(context) { db, after in
+            var results: [(image: StoredImage, change: FileChange)] = []
+            for (entry, vector) in zip(entries, vectors) {
+                try Self.removeStaleRows(db, path: entry.path, keeping: entry.sha256, after: &after)
+                if let existing = try Self.fetchImage(db, sha256: entry.sha256) {
+                    try self.completeExisting(db, existing, vector: vector, thumbnailJPEG: entry.thumbnailJPEG,
+                                              after: &after)
+                    let (image, change) = try Self.reconcile(db, existing, path: entry.path, byteSize: entry.byteSize,
+                                                             mtime: entry.mtime)
+                    results.append((image, change))
+                    continue
+                }
+                let image = try Self.insertImage(db, sha256: entry.sha256, source: entry.path, mime: entry.mime,
+                                                 width: entry.width, height: entry.height, byteSize: entry.byteSize,
+                                                 fileMtime: entry.mtime, storedPath: nil)
+                try self.putEmbedding(db, id: image.id, vector: vector, after: &after)
+                try Self.putThumbnail(db, id: image.id, jpeg: entry.thumbnailJPEG)
+                results.append((image, .inserted))
             }
-            let image = try Self.insertImage(db, sha256: sha256, source: path, mime: mime, width: width, height: height,
-                                             byteSize: byteSize, fileMtime: mtime, storedPath: nil)
-            try self.putEmbedding(db, id: image.id, vector: vector, after: &after)
-            try Self.putThumbnail(db, id: image.id, jpeg: thumbnailJPEG)
-            return (image, .inserted)
+            return results
         }
     }
 
@@ -296,7 +345,7 @@ public final class ImageIndex: Sendable {
         try serializedWrite("deleting image \(id)") { db, after in
             guard let image = try Self.fetchImage(db, id: id) else { return false }
             try db.execute(sql: "DELETE FROM images WHERE id = ?", arguments: [id])
-            after.removals.append(id)
+            after.remove(id)
             if let storedPath = image.storedPath { after.filesToRemove.append(storedPath) }
             return true
         }
@@ -334,9 +383,28 @@ public final class ImageIndex: Sendable {
 
     /// In-memory edits and file removals to apply once a transaction has committed.
     struct AfterCommit {
-        var upserts: [(id: Int64, vector: [Float])] = []
-        var removals: [Int64] = []
+        enum Edit {
+            case upsert(id: Int64, vector: [Float])
+            case remove(id: Int64)
+        }
+        /// In transaction order: a row removed then re-added (or the reverse) ends up right.
+        var edits: [Edit] = []
         var filesToRemove: [String] = []
+
+        mutating func upsert(_ id: Int64, _ vector: [Float]) { edits.append(.upsert(id: id, vector: vector)) }
+        mutating func remove(_ id: Int64) { edits.append(.remove(id: id)) }
+
+        /// Whether this transaction already gave `id` a vector (and did not remove it since).
+        func upserted(_ id: Int64) -> Bool {
+            for edit in edits.reversed() {
+                switch edit {
+                case .upsert(let other, _) where other == id: return true
+                case .remove(let other) where other == id: return false
+                default: continue
+                }
+            }
+            return false
+        }
     }
 
     /// Runs `body` in one IMMEDIATE transaction on the (serialized) writer, then, still serialized,
@@ -353,13 +421,17 @@ public final class ImageIndex: Sendable {
                     result = try body(db, &after)
                     return .commit
                 }
-                let edits = after
+                let done = after
                 matrix.write { matrix in
-                    for id in edits.removals { matrix.remove(id: id) }
-                    for (id, vector) in edits.upserts { matrix.upsert(id: id, vector: vector) }
+                    for edit in done.edits {
+                        switch edit {
+                        case .upsert(let id, let vector): matrix.upsert(id: id, vector: vector)
+                        case .remove(let id): matrix.remove(id: id)
+                        }
+                    }
                 }
                 // The rows are gone: a failure here leaves an orphan file, never a dangling row.
-                for path in edits.filesToRemove { try? originals.remove(relativePath: path) }
+                for path in done.filesToRemove { try? originals.remove(relativePath: path) }
                 return result!
             }
         }
@@ -381,7 +453,7 @@ public final class ImageIndex: Sendable {
     private func putEmbedding(_ db: Database, id: Int64, vector: [Float], after: inout AfterCommit) throws {
         try db.execute(sql: "INSERT OR REPLACE INTO embeddings (image_id, model, dim, vector) VALUES (?, ?, ?, ?)",
                        arguments: [id, modelName, dimension, VectorBlob.encode(vector)])
-        after.upserts.append((id, vector))
+        after.upsert(id, vector)
     }
 
     private static func putThumbnail(_ db: Database, id: Int64, jpeg: [UInt8]) throws {
@@ -392,7 +464,7 @@ public final class ImageIndex: Sendable {
     /// An existing row met again: give it this model's embedding and a thumbnail if it lacks them.
     private func completeExisting(_ db: Database, _ existing: StoredImage, vector: [Float], thumbnailJPEG: [UInt8],
                                   after: inout AfterCommit) throws {
-        if !matrix.read({ $0.contains(existing.id) }) {
+        if !after.upserted(existing.id) && !matrix.read({ $0.contains(existing.id) }) {
             try putEmbedding(db, id: existing.id, vector: vector, after: &after)
         }
         let hasThumbnail = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM thumbnails WHERE image_id = ?)",
@@ -406,7 +478,7 @@ public final class ImageIndex: Sendable {
                                        arguments: [path, sha256])
         for id in stale {
             try db.execute(sql: "DELETE FROM images WHERE id = ?", arguments: [id])
-            after.removals.append(id)
+            after.remove(id)
         }
     }
 

@@ -82,19 +82,27 @@ struct FolderIndexer: Sendable {
                 }
             }
             let embeddings = encoder.encode(images: fresh.map(\.image))
-            for (item, embedding) in zip(fresh, embeddings) {
-                do {
-                    let (_, change) = try index.indexFile(
-                        path: item.path, sha256: item.sha256, mime: item.mime, width: item.image.width,
-                        height: item.image.height, byteSize: item.byteSize, mtime: item.mtime,
-                        embedding: embedding, thumbnailJPEG: item.thumbnail)
-                    switch change {
-                    case .inserted: summary.indexed += 1
-                    case .moved: summary.moved += 1
-                    case .unchanged, .refreshed, .duplicateOf:
-                        if item.knownWithoutEmbedding { summary.indexed += 1 } else { summary.skipped += 1 }
-                    }
-                } catch {
+            let entries = zip(fresh, embeddings).map { item, embedding in
+                FileEntry(path: item.path, sha256: item.sha256, mime: item.mime, width: item.image.width,
+                          height: item.image.height, byteSize: item.byteSize, mtime: item.mtime,
+                          embedding: embedding, thumbnailJPEG: item.thumbnail)
+            }
+            // One transaction per batch; if it fails, file by file so one bad entry fails alone.
+            var outcomes: [Result<FileChange, SearchIndexError>]
+            do {
+                outcomes = try index.indexFiles(entries).map { .success($0.change) }
+            } catch {
+                outcomes = entries.map { entry in
+                    Result { () throws(SearchIndexError) in try index.indexFiles([entry])[0].change }
+                }
+            }
+            for (item, outcome) in zip(fresh, outcomes) {
+                switch outcome {
+                case .success(.inserted): summary.indexed += 1
+                case .success(.moved): summary.moved += 1
+                case .success:
+                    if item.knownWithoutEmbedding { summary.indexed += 1 } else { summary.skipped += 1 }
+                case .failure(let error):
                     summary.failed += 1
                     report("\(item.path): \(error)")
                 }

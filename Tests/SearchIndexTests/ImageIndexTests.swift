@@ -353,6 +353,33 @@ struct ImageIndexTests {
         }
     }
 
+    @Test func batchOfFilesIsOneTransactionInOrder() throws {
+        let store = try TempStore()
+        defer { store.cleanup() }
+        let index = try store.open()
+        func entry(_ name: String, _ seed: Int, _ axis: Int) -> FileEntry {
+            var v = [Float](repeating: 0, count: 8)
+            v[axis] = 1
+            return FileEntry(path: store.folder.appendingPathComponent(name).path,
+                             sha256: ContentHash.sha256Hex(fakeImageBytes(seed)), mime: "image/jpeg", width: 2, height: 2,
+                             byteSize: 10, mtime: 1, embedding: v, thumbnailJPEG: [])
+        }
+        // a.jpg, a copy of it at b.jpg (a.jpg is not on disk, so that is a move), c.jpg, then a.jpg
+        // overwritten with new content.
+        let results = try index.indexFiles([entry("a.jpg", 1, 0), entry("b.jpg", 1, 1), entry("c.jpg", 2, 2), entry("a.jpg", 3, 3)])
+        #expect(results.map(\.change) == [.inserted, .moved(from: store.folder.appendingPathComponent("a.jpg").path), .inserted, .inserted])
+        #expect(results[1].image.id == results[0].image.id)
+        #expect(index.count == 3)
+        // The first vector was kept for the moved row.
+        #expect(index.embedding(id: results[0].image.id) == [1, 0, 0, 0, 0, 0, 0, 0])
+        #expect(try index.list(offset: 0, limit: 10).total == 3)
+        // A bad entry fails the whole batch before anything is written.
+        var bad = entry("d.jpg", 4, 0)
+        bad.embedding = [1, 2]
+        #expect(throws: SearchIndexError.self) { try index.indexFiles([entry("e.jpg", 5, 0), bad]) }
+        #expect(try index.list(offset: 0, limit: 10).total == 3)
+    }
+
     // MARK: - Concurrency
 
     @Test func searchesRunWhileInsertingAndDeleting() async throws {
