@@ -75,6 +75,13 @@ let package = Package(
             ]
         ),
 
+        // Search latency harness (bench/search.sh runs it in release); measures, asserts nothing.
+        .executableTarget(
+            name: "search-bench",
+            dependencies: ["SearchIndex"],
+            path: "bench/SearchBench"
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "NeuralOpsTests",

@@ -54,7 +54,9 @@ struct FolderIndexer: Sendable {
         var done = 0
         for start in stride(from: 0, to: files.count, by: batchSize) {
             let chunk = Array(files[start..<min(start + batchSize, files.count)])
-            let prepared = prepareConcurrently(chunk)
+            // The bar moves as files are read and decoded; the batch's encode follows.
+            let before = done
+            let prepared = prepareConcurrently(chunk) { finished in progress.update(done: before + finished) }
             var fresh: [NewImage] = []
             for (path, item) in zip(chunk, prepared) {
                 switch item {
@@ -113,10 +115,10 @@ struct FolderIndexer: Sendable {
     }
 
     /// Reads, hashes, decodes and thumbnails one chunk, spread over the cores.
-    private func prepareConcurrently(_ chunk: [String]) -> [Prepared] {
+    private func prepareConcurrently(_ chunk: [String], finished: @Sendable (Int) -> Void) -> [Prepared] {
         let results = ResultSlots<Prepared>(count: chunk.count)
         DispatchQueue.concurrentPerform(iterations: chunk.count) { i in
-            results[i] = prepare(chunk[i])
+            finished(results.set(i, prepare(chunk[i])))
         }
         return results.values.map { $0 ?? .failed("not processed") }
     }
@@ -232,4 +234,15 @@ final class ResultSlots<Value>: @unchecked Sendable {
     }
 
     var values: [Value?] { lock.withLock { storage } }
+
+    /// Stores a value and returns how many slots are filled now.
+    func set(_ index: Int, _ value: Value) -> Int {
+        lock.withLock {
+            storage[index] = value
+            filled += 1
+            return filled
+        }
+    }
+
+    private var filled = 0
 }
