@@ -93,28 +93,42 @@ public final class ImageIndex: Sendable {
         try wrapDatabase("migrating \(databasePath)") { try Schema.migrator.migrate(pool) }
 
         let loaded = try wrapDatabase("loading embeddings of model \(modelName)") {
-            try pool.read { db in
-                var matrix = EmbeddingMatrix(dim: dimension)
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT image_id, dim, vector FROM embeddings WHERE model = ? ORDER BY image_id
-                    """, arguments: [modelName])
-                while let row = try rows.next() {
-                    let id: Int64 = row["image_id"]
-                    let dim: Int = row["dim"]
-                    let what = "stored embedding of image \(id) for model \(modelName)"
-                    guard dim == dimension else {
-                        throw SearchIndexError.dimensionMismatch(what: what, expected: dimension, actual: dim)
-                    }
-                    let blob: Data = row["vector"]
-                    guard let vector = VectorBlob.decode(blob, dim: dim) else {
-                        throw SearchIndexError.dimensionMismatch(what: what, expected: dimension * 4, actual: blob.count)
-                    }
-                    matrix.upsert(id: id, vector: vector)
-                }
-                return matrix
-            }
+            try pool.read { db in try Self.loadMatrix(db, modelName: modelName, dimension: dimension) }
         }
         matrix = ReadWriteLocked(loaded)
+    }
+
+    /// Re-reads every embedding of this model from the database: picks up what another process (a
+    /// `clip-server index` beside a running server) wrote. Serialized with this instance's writes.
+    public func reload() throws(SearchIndexError) {
+        try wrapDatabase("reloading embeddings of model \(modelName)") {
+            try pool.writeWithoutTransaction { db in
+                let fresh = try Self.loadMatrix(db, modelName: modelName, dimension: dimension)
+                matrix.write { $0 = fresh }
+            }
+        }
+    }
+
+    /// All stored vectors of `modelName`, checked against `dimension`.
+    private static func loadMatrix(_ db: Database, modelName: String, dimension: Int) throws -> EmbeddingMatrix {
+        var matrix = EmbeddingMatrix(dim: dimension)
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT image_id, dim, vector FROM embeddings WHERE model = ? ORDER BY image_id
+            """, arguments: [modelName])
+        while let row = try rows.next() {
+            let id: Int64 = row["image_id"]
+            let dim: Int = row["dim"]
+            let what = "stored embedding of image \(id) for model \(modelName)"
+            guard dim == dimension else {
+                throw SearchIndexError.dimensionMismatch(what: what, expected: dimension, actual: dim)
+            }
+            let blob: Data = row["vector"]
+            guard let vector = VectorBlob.decode(blob, dim: dim) else {
+                throw SearchIndexError.dimensionMismatch(what: what, expected: dimension * 4, actual: blob.count)
+            }
+            matrix.upsert(id: id, vector: vector)
+        }
+        return matrix
     }
 
     /// Embeddings of this model held in memory (the images a search can return).

@@ -287,6 +287,18 @@ struct ImageIndexTests {
         }
     }
 
+    @Test func reloadPicksUpAnotherWriter() throws {
+        let store = try TempStore()
+        defer { store.cleanup() }
+        let server = try store.open()
+        let cli = try store.open()
+        let added = try cli.upload(fakeImageBytes(1), [0, 0, 0, 0, 0, 0, 0, 1]).image
+        #expect(server.count == 0)
+        try server.reload()
+        #expect(server.count == 1)
+        #expect(try server.search([0, 0, 0, 0, 0, 0, 0, 1], k: 1).hits.first?.image.id == added.id)
+    }
+
     // MARK: - Files indexed in place
 
     @Test func movedFileKeepsItsEmbeddingAndId() throws {
