@@ -8,9 +8,11 @@ let package = Package(
     products: [
         .executable(name: "clip-server", targets: ["clip-server"]),
         .library(name: "CLIP", targets: ["CLIP"]),
+        .library(name: "SearchIndex", targets: ["SearchIndex"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
@@ -52,6 +54,16 @@ let package = Package(
             name: "CLIP",
             dependencies: ["CImageCodecs", "CZlib", "NeuralOps"]
         ),
+        // The store: SQLite through GRDB, content-addressed originals, the in-memory matrix and top-k.
+        // Stores vectors and bytes; it does not compute embeddings (no CLIP dependency).
+        .target(
+            name: "SearchIndex",
+            dependencies: [
+                "NeuralOps",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
 
         // Downloads a model folder from the Hugging Face Hub (resumable, checksum-verified). Not engine
         // code: nothing in CLIP depends on it; only the executable does.
@@ -67,8 +79,16 @@ let package = Package(
                 "CLIP",
                 "NeuralOps",
                 "ModelHub",
+                "SearchIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        // Search latency harness (bench/search.sh runs it in release); measures, asserts nothing.
+        .executableTarget(
+            name: "search-bench",
+            dependencies: ["SearchIndex"],
+            path: "bench/SearchBench"
         ),
 
         // MARK: - Tests
@@ -89,6 +109,15 @@ let package = Package(
         .testTarget(
             name: "ClipServerTests",
             dependencies: ["clip-server"]
+        ),
+        .testTarget(
+            name: "SearchIndexTests",
+            dependencies: ["SearchIndex", "CLIP"]
+        ),
+        // Runs the built `clip-server` binary (`swift build` first; `swift test` builds it too).
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["SearchIndex", "CLIP"]
         ),
     ]
 )
