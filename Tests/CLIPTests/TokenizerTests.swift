@@ -43,12 +43,6 @@ private func tokenizer() throws -> BPETokenizer { try sharedTokenizer.get() }
 /// Empty: every string must match.
 private let knownDifferences: [String: String] = [:]
 
-private func temporaryDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-tokenizer-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
-
 // MARK: - Exactness against OpenAI's tokenizer
 
 @Test func corpusMatchesOpenAITokenizerExactly() throws {
