@@ -8,9 +8,18 @@ let package = Package(
     products: [
         .executable(name: "clip-server", targets: ["clip-server"]),
         .library(name: "CLIP", targets: ["CLIP"]),
+        .library(name: "SearchIndex", targets: ["SearchIndex"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev, zlib1g-dev)
@@ -51,12 +60,39 @@ let package = Package(
             name: "CLIP",
             dependencies: ["CImageCodecs", "CZlib", "NeuralOps"]
         ),
+        // The store: SQLite through GRDB, content-addressed originals, the in-memory matrix and top-k.
+        // Stores vectors and bytes; it does not compute embeddings (no CLIP dependency).
+        .target(
+            name: "SearchIndex",
+            dependencies: [
+                "NeuralOps",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // HTTP routes, limits, error → status mapping, static files, metrics (DESIGN.md 3).
+        .target(
+            name: "App",
+            dependencies: [
+                "CLIP",
+                "SearchIndex",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: - Executable
         .executableTarget(
             name: "clip-server",
             dependencies: [
                 "CLIP",
+                "SearchIndex",
+                "App",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +107,18 @@ let package = Package(
             name: "CLIPTests",
             dependencies: ["CLIP"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "AppTests",
+            dependencies: [
+                "App",
+                "CLIP",
+                "SearchIndex",
+                // Built so PersistenceTests can start the real `clip-server serve` process.
+                "clip-server",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
     ]
 )

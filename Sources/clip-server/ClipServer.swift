@@ -3,10 +3,10 @@ import ArgumentParser
 /// The `clip-server` command line (contracts in ../shared/DESIGN.md section 3): JSON results on
 /// stdout, one object or array per line; progress and logs on stderr.
 @main
-struct ClipServer: ParsableCommand {
+struct ClipServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clip-server",
         abstract: "Self-hosted CLIP text-to-image search.",
-        subcommands: [TokenizeCommand.self, PreprocessCommand.self]
+        subcommands: [TokenizeCommand.self, PreprocessCommand.self, ServeCommand.self, SeedRandomCommand.self]
     )
 }
