@@ -97,6 +97,13 @@ let package = Package(
             ]
         ),
 
+        // Search latency harness (bench/search.sh runs it in release); measures, asserts nothing.
+        .executableTarget(
+            name: "search-bench",
+            dependencies: ["SearchIndex"],
+            path: "bench/SearchBench"
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "NeuralOpsTests",
@@ -107,6 +114,15 @@ let package = Package(
             name: "CLIPTests",
             dependencies: ["CLIP"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "SearchIndexTests",
+            dependencies: ["SearchIndex", "CLIP"]
+        ),
+        // Runs the built `clip-server` binary (`swift build` first; `swift test` builds it too).
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["SearchIndex", "CLIP"]
         ),
         .testTarget(
             name: "AppTests",

@@ -23,7 +23,6 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=os.path.join(root, "Models/clip-vit-base-patch32"))
     parser.add_argument("--binary", default=os.path.join(root, ".build/release/clip-server"))
-    parser.add_argument("--vocab", default=os.path.join(root, "Models/bpe_simple_vocab_16e6.txt.gz"))
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--k", type=int, default=10)
@@ -41,8 +40,7 @@ def main():
             subprocess.run([args.binary, "seed-random", "--db", db, "--count", str(size),
                             "--model-name", model_name, "--dim", str(dim)], check=True, stdout=subprocess.DEVNULL)
             seed_s = time.time() - start
-            server = subprocess.Popen([args.binary, "serve", "--model", args.model, "--db", db, "--port", "0",
-                                       "--vocab", args.vocab], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root)
+            server = subprocess.Popen([args.binary, "serve", "--model", args.model, "--db", db, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root)
             try:
                 line = json.loads(server.stdout.readline())
                 host, port = line["listening"].removeprefix("http://").rsplit(":", 1)

@@ -41,7 +41,7 @@ struct ImageIngest: Sendable {
             let start = ContinuousClock.now
             let embedding = encoder.encode(images: [image])[0]
             metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
-            return (image.width, image.height, embedding, Thumbnailer.jpeg(from: image, longSide: 256))
+            return (image.width, image.height, embedding, try Thumbnailer.jpeg(from: image, longSide: 256))
         }
         let mime = ImageIngest.mime(of: bytes)
         let stored = try await offload {

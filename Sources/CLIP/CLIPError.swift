@@ -13,6 +13,8 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyPixels(width: Int, height: Int, limit: Int)
     /// An image file that could not be read (missing, a directory, no permission).
     case unreadableFile(path: String, reason: String)
+    /// libjpeg refused to encode a thumbnail; `reason` is its message.
+    case thumbnailEncodingFailed(width: Int, height: Int, reason: String)
 
     // MARK: - Tokenizer vocabulary
     /// A vocabulary file (`vocab.json`, `merges.txt`, `bpe_simple_vocab_16e6.txt.gz`) is not there.
@@ -50,6 +52,8 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
             return "image too large: \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
         case .unreadableFile(let path, let reason):
             return "cannot read image file \(path): \(reason)"
+        case .thumbnailEncodingFailed(let width, let height, let reason):
+            return "cannot encode a \(width)x\(height) thumbnail as JPEG: \(reason)"
         case .tokenizerFileMissing(let path):
             return "tokenizer vocabulary not found: \(path) (run `make setup` to fetch bpe_simple_vocab_16e6.txt.gz)"
         case .tokenizerFileMalformed(let path, let reason):

@@ -7,6 +7,7 @@ struct ClipServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clip-server",
         abstract: "Self-hosted CLIP text-to-image search.",
-        subcommands: [TokenizeCommand.self, PreprocessCommand.self, ServeCommand.self, SeedRandomCommand.self]
+        subcommands: [EmbedCommand.self, TokenizeCommand.self, PreprocessCommand.self, IndexCommand.self, SearchCommand.self,
+                      ServeCommand.self, SeedRandomCommand.self]
     )
 }

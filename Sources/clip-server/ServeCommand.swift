@@ -15,11 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve search, indexing and the web page over HTTP."
     )
 
-    @Option(name: .long, help: "Model folder (default: $CLIP_MODEL, then Models/clip-vit-base-patch32).")
-    var model: String?
-
-    @Option(name: .long, help: "SQLite database (default: $CLIP_DB, then data/index.sqlite). Uploaded originals go in its folder.")
-    var db: String?
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var store: StoreOptions
 
     @Option(name: .long, help: "Address to listen on.")
     var host: String = "127.0.0.1"
@@ -36,9 +33,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public"), help: "Folder of static files (default: ./Public, else Public next to the executable).")
     var publicDirectory: String?
 
-    @Option(name: .long, help: "OpenAI's BPE vocabulary, used when the model folder has no vocab.json + merges.txt.")
-    var vocab: String = "Models/bpe_simple_vocab_16e6.txt.gz"
-
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be between 1 and 4096, got \(maxBodyMb)") }
@@ -46,8 +40,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let modelDirectory = URL(fileURLWithPath: model ?? environment["CLIP_MODEL"] ?? "Models/clip-vit-base-patch32")
-        let databasePath = db ?? environment["CLIP_DB"] ?? "data/index.sqlite"
         let settings = ServerSettings(
             maxBodyBytes: maxBodyMb << 20,
             apiKey: apiKey ?? environment["CLIP_API_KEY"],
@@ -66,22 +58,19 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { [host] port in
                 FileHandle.standardOutput.write(Data("{\"listening\":\"http://\(host):\(port)\"}\n".utf8))
             })
-        let vocabulary = URL(fileURLWithPath: vocab)
+        let (modelOptions, store) = (self.modelOptions, self.store)
         let loadLogger = logger
         // Loading runs beside the server; a model or database that cannot be opened ends the
         // process with its message (there is nothing useful to serve without them).
         Task.detached {
             do {
                 let start = ContinuousClock.now
-                let encoder = try CLIPEncoder(modelDirectory: modelDirectory, fallbackVocabulary: vocabulary)
-                let dataDirectory = URL(fileURLWithPath: databasePath).deletingLastPathComponent()
-                let index = try ImageIndex(databasePath: databasePath, dataDirectory: dataDirectory,
-                                           modelName: encoder.name, dimension: encoder.dimension)
+                let encoder = try modelOptions.loadEncoder()
+                let index = try store.openIndex(modelName: encoder.name, dimension: encoder.dimension)
                 backend.setLoaded(encoder: encoder, index: index)
-                loadLogger.info("ready: model \(encoder.name) (\(encoder.dimension) dims), \(index.count) images in \(databasePath), loaded in \(ContinuousClock.now - start)")
+                loadLogger.info("ready: model \(encoder.name) (\(encoder.dimension) dims), \(index.count) images in \(store.databaseURL.path), loaded in \(ContinuousClock.now - start)")
             } catch {
-                FileHandle.standardError.write(Data("clip-server serve: \(error)\n".utf8))
-                Foundation.exit(ExitCode.failure.rawValue)
+                exitWithMessage("serve", "\(error)")
             }
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -10,28 +10,23 @@ struct TokenizeCommand: ParsableCommand {
         abstract: "Print CLIP's token ids for each text, one JSON array per line."
     )
 
-    @Option(name: .long, help: "Model folder with vocab.json + merges.txt (default: $CLIP_MODEL, then Models/clip-vit-base-patch32). Without them, Models/bpe_simple_vocab_16e6.txt.gz is used.")
-    var model: String?
+    @OptionGroup var modelOptions: ModelOptions
 
     @Argument(help: "Texts to tokenize (put them after --).")
     var texts: [String] = []
 
     func run() throws {
-        let directory = model ?? ProcessInfo.processInfo.environment["CLIP_MODEL"] ?? "Models/clip-vit-base-patch32"
         let tokenizer: BPETokenizer
         do {
-            tokenizer = try BPETokenizer.load(
-                modelDirectory: URL(fileURLWithPath: directory),
-                fallbackVocabulary: URL(fileURLWithPath: "Models/bpe_simple_vocab_16e6.txt.gz"))
+            tokenizer = try modelOptions.loadTokenizer()
         } catch {
-            FileHandle.standardError.write(Data("clip-server tokenize: \(error)\n".utf8))
-            throw ExitCode.failure
+            exitWithMessage("tokenize", "\(error)")
         }
         var out = ""
         for text in texts {
             let ids = tokenizer.tokenize(text)
             out += "[" + ids.map(String.init).joined(separator: ",") + "]\n"
         }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        writeStandardOutput(out)
     }
 }

@@ -122,7 +122,7 @@ final class ServerProcess: @unchecked Sendable {
         process.executableURL = executable
         process.currentDirectoryURL = Fixtures.packageRoot
         process.arguments = ["serve", "--model", Fixtures.model.path, "--db", db, "--port", "0",
-                             "--vocab", Fixtures.vocabulary.path, "--public", Fixtures.publicFolder.path]
+                             "--public", Fixtures.publicFolder.path]
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice

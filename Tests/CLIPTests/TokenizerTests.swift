@@ -43,6 +43,8 @@ private func tokenizer() throws -> BPETokenizer { try sharedTokenizer.get() }
 /// Empty: every string must match.
 private let knownDifferences: [String: String] = [:]
 
+// temporaryDirectory() comes from ModelFixtures.swift (a second, private copy here did not compile).
+
 // MARK: - Exactness against OpenAI's tokenizer
 
 @Test func corpusMatchesOpenAITokenizerExactly() throws {

@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Uploaded originals, content-addressed under `<dataDir>/originals/ab/abcdef…` (the full sha256 hex
+/// as the file name, its first two digits as the folder). A file appears under its final name only
+/// complete and on disk: written to a temp file, fsynced, renamed, and the folder fsynced.
+struct OriginalStore: Sendable {
+    let dataDirectory: URL
+
+    /// `originals/ab/abcdef…`, relative to the data folder. `sha256` must be valid hex (checked by
+    /// the caller), so the path cannot leave the folder.
+    static func relativePath(sha256: String) -> String {
+        "originals/\(sha256.prefix(2))/\(sha256)"
+    }
+
+    func url(relativePath: String) -> URL {
+        dataDirectory.appendingPathComponent(relativePath)
+    }
+
+    func exists(relativePath: String) -> Bool {
+        FileManager.default.fileExists(atPath: url(relativePath: relativePath).path)
+    }
+
+    /// Writes `bytes` durably under `relativePath` (idempotent: the same content may be written twice).
+    func write(_ bytes: [UInt8], relativePath: String) throws(SearchIndexError) {
+        let final = url(relativePath: relativePath)
+        let folder = final.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: folder.path, reason: "cannot create folder: \(error.localizedDescription)")
+        }
+        let temp = folder.appendingPathComponent(".tmp-\(UUID().uuidString)")
+        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: temp.path, reason: "open: \(Self.errnoText())") }
+        var closed = false
+        defer {
+            if !closed { close(fd) }
+        }
+        var written = 0
+        let failure: String? = bytes.withUnsafeBytes { raw -> String? in
+            while written < raw.count {
+                let n = posixWrite(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return "write: \(Self.errnoText())"
+                }
+                written += n
+            }
+            return nil
+        }
+        if let failure {
+            unlink(temp.path)
+            throw .io(path: temp.path, reason: failure)
+        }
+        guard fsync(fd) == 0 else {
+            let reason = "fsync: \(Self.errnoText())"
+            unlink(temp.path)
+            throw .io(path: temp.path, reason: reason)
+        }
+        closed = true
+        guard close(fd) == 0 else {
+            let reason = "close: \(Self.errnoText())"
+            unlink(temp.path)
+            throw .io(path: temp.path, reason: reason)
+        }
+        guard rename(temp.path, final.path) == 0 else {
+            let reason = "rename to \(final.path): \(Self.errnoText())"
+            unlink(temp.path)
+            throw .io(path: temp.path, reason: reason)
+        }
+        try Self.syncFolder(folder)
+        // A new `ab/` folder is itself an entry of `originals/`.
+        try Self.syncFolder(folder.deletingLastPathComponent())
+    }
+
+    /// Removes an original; a file already gone is not an error.
+    func remove(relativePath: String) throws(SearchIndexError) {
+        let path = url(relativePath: relativePath).path
+        if unlink(path) != 0 && errno != ENOENT {
+            throw .io(path: path, reason: "unlink: \(Self.errnoText())")
+        }
+    }
+
+    static func syncFolder(_ folder: URL) throws(SearchIndexError) {
+        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: folder.path, reason: "open folder: \(errnoText())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .io(path: folder.path, reason: "fsync folder: \(errnoText())") }
+    }
+
+    static func errnoText() -> String {
+        String(cString: strerror(errno))
+    }
+}
+
+@inline(__always)
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, buffer, count)
+    #else
+    return Darwin.write(fd, buffer, count)
+    #endif
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import CLIP
+import Foundation
+
+/// `clip-server embed --model DIR [--text T]... [--image PATH]...`: one JSON line per input, texts
+/// first then images, each in the order given (DESIGN.md 3):
+/// `{"type":"text"|"image","input":"...","embedding":[...unit vector...]}`.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Print the CLIP embedding of each text and image, one JSON object per line."
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "A text to embed (repeatable).")
+    var text: [String] = []
+
+    @Option(name: .long, help: "A JPEG or PNG file to embed (repeatable; EXIF orientation is applied).")
+    var image: [String] = []
+
+    func validate() throws {
+        if text.isEmpty && image.isEmpty {
+            throw ValidationError("give at least one --text or --image")
+        }
+    }
+
+    func run() throws {
+        // Decode first: a bad image is reported before the model is loaded.
+        var decoded: [RGBImage] = []
+        for path in image {
+            do {
+                decoded.append(try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                if case .unreadableFile = error { exitWithMessage("embed", "\(error)") }
+                exitWithMessage("embed", "\(path): \(error)")
+            }
+        }
+        let encoder: CLIPEncoder
+        do {
+            encoder = try modelOptions.loadEncoder()
+        } catch {
+            exitWithMessage("embed", "\(error)")
+        }
+        let lines = zip(text, encoder.encode(texts: text)).map { EmbeddingLine(type: "text", input: $0, embedding: $1) }
+            + zip(image, encoder.encode(images: decoded)).map { EmbeddingLine(type: "image", input: $0, embedding: $1) }
+        writeStandardOutput(try lines.map { try $0.json() + "\n" }.joined())
+    }
+}
+
+/// One line of `embed`'s output.
+private struct EmbeddingLine {
+    let type: String
+    let input: String
+    let embedding: [Float]
+
+    /// Keys in the contract's order (JSONEncoder's order is unspecified); floats in Swift's shortest
+    /// round-trip form, which is valid JSON for the finite values embeddings hold.
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let quotedInput = String(decoding: try encoder.encode(input), as: UTF8.self)
+        let values = embedding.map { "\($0)" }.joined(separator: ",")
+        return #"{"type":"\#(type)","input":\#(quotedInput),"embedding":[\#(values)]}"#
+    }
+}

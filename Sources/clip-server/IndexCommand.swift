@@ -1,0 +1,69 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import SearchIndex
+
+/// `clip-server index --model DIR --db PATH PATH...` (DESIGN.md 3): indexes JPEG/PNG files in place
+/// (folders recursively), skipping unchanged files, recognizing moved ones by content. Progress on
+/// stderr; one JSON summary line on stdout.
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Index image files and folders (recursively) into the database.",
+        discussion: """
+            Files are referenced by path, not copied. A file whose path, size and modification time are \
+            unchanged is skipped; the same bytes at a new path (the old one gone) are recorded as a move \
+            and keep their embedding. Files that are not JPEG or PNG are skipped quietly; unreadable or \
+            corrupt ones are reported on stderr and skipped. Prints a JSON summary: \
+            {"indexed","skipped","moved","failed","pruned","not_images","reembedded"}.
+            """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(name: .long, help: "Remove entries whose files no longer exist.")
+    var prune = false
+
+    @Flag(name: .long, help: "Also embed stored images (uploads included) that lack an embedding for this model.")
+    var reembed = false
+
+    @Option(name: .long, help: "Images per encoding batch.")
+    var batchSize = 32
+
+    @Argument(help: "Image files or folders.")
+    var paths: [String] = []
+
+    func validate() throws {
+        if paths.isEmpty && !prune && !reembed { throw ValidationError("give at least one PATH (or --prune / --reembed)") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        let encoder: CLIPEncoder
+        let index: ImageIndex
+        do {
+            encoder = try modelOptions.loadEncoder()
+            index = try storeOptions.openIndex(modelName: encoder.name, dimension: encoder.dimension)
+        } catch {
+            exitWithMessage("index", "\(error)")
+        }
+        let (files, missing) = FileCollector.collect(paths)
+        var summary = IndexSummary()
+        let progress = ProgressReporter(total: files.count, label: "index")
+        for path in missing {
+            summary.failed += 1
+            progress.note("clip-server index: \(path): no such file or folder")
+        }
+        let indexer = FolderIndexer(encoder: encoder, index: index, batchSize: batchSize,
+                                    report: { progress.note("clip-server index: \($0)") })
+        indexer.run(files: files, progress: progress, summary: &summary)
+        if !files.isEmpty { progress.finish() }
+        if prune { indexer.prune(summary: &summary) }
+        if reembed { indexer.reembed(summary: &summary) }
+        if !reembed, let lacking = try? index.lackingEmbeddingCount(), lacking > 0 {
+            progress.note("clip-server index: \(lacking) stored images have no \(encoder.name) embedding (run `index --reembed`)")
+        }
+        writeStandardOutput(summary.json + "\n")
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import CLIP
+import Foundation
+
+/// `--model DIR`, shared by the commands that load a model: falls back to `$CLIP_MODEL`, then
+/// `Models/clip-vit-base-patch32` (DESIGN.md 3). A folder without vocab.json + merges.txt uses
+/// OpenAI's `Models/bpe_simple_vocab_16e6.txt.gz` (fetched by `make setup`).
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model folder: config.json, model.safetensors, and vocab.json + merges.txt (default: $CLIP_MODEL, then Models/clip-vit-base-patch32).")
+    var model: String?
+
+    static let defaultModel = "Models/clip-vit-base-patch32"
+    static let fallbackVocabulary = URL(fileURLWithPath: "Models/bpe_simple_vocab_16e6.txt.gz")
+
+    var directory: URL {
+        URL(fileURLWithPath: model ?? ProcessInfo.processInfo.environment["CLIP_MODEL"] ?? Self.defaultModel)
+    }
+
+    func loadTokenizer() throws -> BPETokenizer {
+        try BPETokenizer.load(modelDirectory: directory, fallbackVocabulary: Self.fallbackVocabulary)
+    }
+
+    func loadEncoder() throws -> CLIPEncoder {
+        try CLIPEncoder(modelDirectory: directory, fallbackVocabulary: Self.fallbackVocabulary)
+    }
+}
+
+/// One line on stderr and a non-zero exit: how every command reports bad input (DESIGN.md 3).
+func exitWithMessage(_ command: String, _ message: String) -> Never {
+    FileHandle.standardError.write(Data("clip-server \(command): \(message)\n".utf8))
+    Foundation.exit(ExitCode.failure.rawValue)
+}
+
+/// Writes `text` to stdout in one call (JSON lines are built whole, then written).
+func writeStandardOutput(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}

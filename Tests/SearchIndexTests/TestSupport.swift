@@ -1,0 +1,65 @@
+import Foundation
+@testable import SearchIndex
+
+/// A fresh temp data folder with its database, removed by `cleanup()`.
+struct TempStore {
+    let folder: URL
+    var databasePath: String { folder.appendingPathComponent("index.sqlite").path }
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("searchindex-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    func open(model: String = "test-model", dimension: Int = 8) throws -> ImageIndex {
+        try ImageIndex(databasePath: databasePath, dataDirectory: folder, modelName: model, dimension: dimension)
+    }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// Deterministic pseudo-random numbers (SplitMix64), so a failing case can be rerun as it was.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func randomVector(_ dim: Int, _ rng: inout SplitMix64) -> [Float] {
+    (0..<dim).map { _ in Float.random(in: -1...1, using: &rng) }
+}
+
+/// Bytes standing in for an upload: distinct per `seed`.
+func fakeImageBytes(_ seed: Int) -> [UInt8] {
+    Array("image-bytes-\(seed)".utf8) + [UInt8](repeating: UInt8(truncatingIfNeeded: seed), count: 100)
+}
+
+extension ImageIndex {
+    /// Upload shorthand for tests.
+    @discardableResult
+    func upload(_ bytes: [UInt8], _ embedding: [Float], name: String = "upload.jpg") throws -> (image: StoredImage, duplicate: Bool) {
+        try addUpload(bytes: bytes, sha256: ContentHash.sha256Hex(bytes), source: name, mime: "image/jpeg",
+                      width: 4, height: 3, embedding: embedding, thumbnailJPEG: [0xFF, 0xD8, 0xFF, 0xD9])
+    }
+}
+
+/// The reference ranking, computed the slow obvious way in Double: cosine of the normalized query
+/// against each normalized vector, sorted by score then id.
+func bruteForceRanking(query: [Float], vectors: [Int64: [Float]]) -> [(id: Int64, score: Double)] {
+    func unit(_ v: [Float]) -> [Double] {
+        let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        return v.map { Double($0) / norm }
+    }
+    let q = unit(query)
+    return vectors.map { id, v in
+        (id, zip(q, unit(v)).reduce(0.0) { $0 + $1.0 * $1.1 })
+    }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+}
