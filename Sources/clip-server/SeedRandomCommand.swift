@@ -3,8 +3,8 @@ import Foundation
 import SearchIndex
 
 /// `clip-server seed-random --db PATH --count N --model-name NAME --dim D` (hidden; for
-/// bench/search-http.sh): stores N random unit vectors as uploads of tiny distinct PNG-sized
-/// placeholders, so `/search` can be timed at 10k/100k embeddings without encoding images.
+/// bench/search-http.sh): stores N random unit vectors as rows of files that do not exist
+/// (`/seed-random/N.jpg`), so `/search` can be timed at 10k/100k embeddings without encoding images.
 struct SeedRandomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-random",
@@ -22,8 +22,9 @@ struct SeedRandomCommand: ParsableCommand {
         let index = try ImageIndex(databasePath: db, dataDirectory: URL(fileURLWithPath: db).deletingLastPathComponent(),
                                    modelName: modelName, dimension: dim)
         var generator = SplitMix64(seed: seed)
-        let start = index.count
-        for i in start..<(start + count) {
+        let first = index.count
+        var batch: [FileEntry] = []
+        for i in first..<(first + count) {
             // Box-Muller normals → a uniformly random direction.
             var vector = (0..<dim).map { _ -> Float in
                 let u1 = max(Double(generator.next() >> 11) / Double(1 << 53), 1e-300)
@@ -32,10 +33,14 @@ struct SeedRandomCommand: ParsableCommand {
             }
             let norm = vector.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
             vector = vector.map { $0 / norm }
-            let bytes = Array("seed-random \(seed) \(i)".utf8)
-            let sha = ContentHash.sha256Hex(bytes)
-            _ = try index.addUpload(bytes: bytes, sha256: sha, source: "random-\(i)", mime: "application/octet-stream",
-                                    width: 1, height: 1, embedding: vector, thumbnailJPEG: [])
+            let sha = ContentHash.sha256Hex(Array("seed-random \(seed) \(i)".utf8))
+            batch.append(FileEntry(path: "/seed-random/\(i).jpg", sha256: sha, mime: "image/jpeg", width: 1, height: 1,
+                                   byteSize: 0, mtime: 0, embedding: vector, thumbnailJPEG: []))
+            // Batches of 1000 rows per transaction: seeding 100k takes seconds, not an fsync each.
+            if batch.count == 1000 || i == first + count - 1 {
+                _ = try index.indexFiles(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
             if (i + 1) % 10_000 == 0 { FileHandle.standardError.write(Data("seeded \(i + 1)\n".utf8)) }
         }
         print("{\"count\":\(index.count)}")
