@@ -22,7 +22,9 @@ struct ImageIngest: Sendable {
     func ingest(bytes: [UInt8], source: String) async throws -> IngestOutcome {
         let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         let index = loaded.index
-        if let existing = try await offload({ try index.image(sha256: sha) }) {
+        // Known bytes with a vector of this model: nothing to encode. (Stored under another model
+        // only, they are encoded and addUpload completes the row.)
+        if let existing = try await offload({ try index.image(sha256: sha) }), index.hasEmbedding(id: existing.id) {
             return IngestOutcome(image: existing, duplicate: true)
         }
         let (outcome, joined) = try await inFlight.run(sha256: sha) {

@@ -3,6 +3,7 @@ import CLIP
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import SearchIndex
 import Testing
 
@@ -63,7 +64,10 @@ struct TestServer {
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await Application(router: router).test(.router, body)
+        // Request log lines (info) would flood the test output; errors still show.
+        var logger = Logger(label: "AppTests")
+        logger.logLevel = .error
+        try await Application(router: router, logger: logger).test(.router, body)
     }
 }
 
