@@ -25,7 +25,8 @@ import Testing
                 acknowledged.append((name, try #require((entry["id"] as? NSNumber)?.int64Value)))
             }
             // One more upload in flight, then SIGKILL while it may be anywhere in encode/store.
-            let inFlightName = names[names.count / 2]
+            // The largest fixture: decoding and encoding it takes long enough to be killed mid-way.
+            let inFlightName = "jpeg-large-2400x1800.jpg"
             let bytes = try Fixtures.image(inFlightName)
             let inFlight = Task { () -> Int64? in
                 guard let (status, body) = try? await server.post("/index?name=\(inFlightName)", body: bytes, contentType: "image/jpeg"),
