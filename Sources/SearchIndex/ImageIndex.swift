@@ -365,6 +365,40 @@ public final class ImageIndex: Sendable {
         }
     }
 
+    /// Removes files under `originals/` that no row references: originals of uploads whose
+    /// transaction never committed (a crash between the fsync and the commit) and temp files of
+    /// interrupted writes older than `tempFileAge` seconds (younger ones may be uploads in flight).
+    /// Runs on the serialized writer, so an upload committing meanwhile re-writes its file if needed.
+    /// Returns the removed paths, relative to the data folder.
+    public func removeOrphanedOriginals(tempFileAge: TimeInterval = 3600) throws(SearchIndexError) -> [String] {
+        let root = dataDirectory.appendingPathComponent("originals")
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: root.path) else { return [] }
+        let originals = self.originals
+        return try wrapDatabase("removing orphaned originals") {
+            try pool.writeWithoutTransaction { db in
+                let referenced = Set(try String.fetchAll(db, sql: "SELECT stored_path FROM images WHERE stored_path IS NOT NULL"))
+                var removed: [String] = []
+                let cutoff = Date().addingTimeInterval(-tempFileAge)
+                for folder in (try? manager.contentsOfDirectory(atPath: root.path)) ?? [] {
+                    let folderURL = root.appendingPathComponent(folder)
+                    for name in (try? manager.contentsOfDirectory(atPath: folderURL.path)) ?? [] {
+                        let relative = "originals/\(folder)/\(name)"
+                        if name.hasPrefix(".tmp-") {
+                            let modified = (try? manager.attributesOfItem(atPath: folderURL.appendingPathComponent(name).path))?[.modificationDate] as? Date
+                            guard let modified, modified < cutoff else { continue }
+                        } else if referenced.contains(relative) || !ContentHash.isValidHex(name) {
+                            continue   // in use, or not ours to judge
+                        }
+                        try originals.remove(relativePath: relative)
+                        removed.append(relative)
+                    }
+                }
+                return removed.sorted()
+            }
+        }
+    }
+
     // MARK: - Search
 
     /// Exact top-k by cosine similarity. `query` need not be normalized; k ≤ 1000 is the caller's

@@ -174,6 +174,8 @@ struct FolderIndexer: Sendable {
             for image in try index.indexedFiles() where !FileManager.default.fileExists(atPath: image.source) {
                 if try index.delete(id: image.id) { summary.pruned += 1 }
             }
+            let orphans = try index.removeOrphanedOriginals()
+            if !orphans.isEmpty { report("prune: removed \(orphans.count) stored originals that no image referenced") }
         } catch {
             report("prune: \(error)")
         }

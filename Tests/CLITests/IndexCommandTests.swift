@@ -190,6 +190,33 @@ struct IndexCommandTests {
         #expect(rows.first?.hasPrefix("rank") == true)
     }
 
+    @Test func anotherModelReembedsInsteadOfMixing() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build first: swift build")
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let otherModel = Self.testsFolder.appendingPathComponent("CLIPTests/Fixtures/model/tiny-openclip-f32").path
+        #expect(try Self.summary(try Self.run(["index", "photos"], in: workspace.root))["indexed"] == 6)
+
+        // The other model sees no vectors of its own: search finds nothing, index says so.
+        let empty = try Self.run(["search", "--model", otherModel, "anything", "--json"], in: workspace.root)
+        #expect(empty.status == 0)
+        #expect(empty.stdout.isEmpty)
+        let note = try Self.run(["index", "--model", otherModel, "photos/nested/truncated.jpg"], in: workspace.root)
+        #expect(note.stderr.contains("6 stored images have no tiny-openclip-f32 embedding"))
+
+        // --reembed gives every stored image a vector of the new model; the old ones stay.
+        let reembed = try Self.run(["index", "--model", otherModel, "--reembed"], in: workspace.root)
+        #expect(reembed.status == 0, "stderr: \(reembed.stderr)")
+        #expect(try Self.summary(reembed)["reembedded"] == 6)
+        let hits = try Self.run(["search", "--model", otherModel, "anything", "-k", "10", "--json"], in: workspace.root)
+        #expect(hits.stdout.split(separator: "\n").count == 6)
+        let old = try Self.run(["search", "anything", "-k", "10", "--json"], in: workspace.root)
+        #expect(old.stdout.split(separator: "\n").count == 6)
+        // Nothing left to re-embed, and a plain re-index of the folder skips everything.
+        #expect(try Self.summary(try Self.run(["index", "--model", otherModel, "--reembed"], in: workspace.root))["reembedded"] == 0)
+        #expect(try Self.summary(try Self.run(["index", "--model", otherModel, "photos"], in: workspace.root))["skipped"] == 6)
+    }
+
     @Test func badArgumentsFailWithOneLine() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build first: swift build")
         let workspace = try Workspace()

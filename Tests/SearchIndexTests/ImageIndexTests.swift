@@ -153,6 +153,34 @@ struct ImageIndexTests {
         #expect(throws: SearchIndexError.self) { try index.list(offset: -1, limit: 3) }
     }
 
+    @Test func orphanedOriginalsAreSweptButNotLiveOnes() throws {
+        let store = try TempStore()
+        defer { store.cleanup() }
+        let index = try store.open()
+        let kept = try index.upload(fakeImageBytes(1), [1, 0, 0, 0, 0, 0, 0, 0]).image
+        let manager = FileManager.default
+        // An original whose row never committed, an old temp file, a fresh temp file (in flight).
+        let orphanSHA = ContentHash.sha256Hex(fakeImageBytes(2))
+        let orphan = "originals/\(orphanSHA.prefix(2))/\(orphanSHA)"
+        let folder = store.folder.appendingPathComponent("originals/\(orphanSHA.prefix(2))")
+        try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(fakeImageBytes(2)).write(to: store.folder.appendingPathComponent(orphan))
+        let oldTemp = folder.appendingPathComponent(".tmp-old")
+        let freshTemp = folder.appendingPathComponent(".tmp-fresh")
+        try Data([1]).write(to: oldTemp)
+        try Data([2]).write(to: freshTemp)
+        try manager.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: oldTemp.path)
+
+        let removed = try index.removeOrphanedOriginals(tempFileAge: 3600)
+        #expect(Set(removed) == [orphan, "originals/\(orphanSHA.prefix(2))/.tmp-old"])
+        #expect(manager.fileExists(atPath: index.originalURL(of: kept).path))
+        #expect(manager.fileExists(atPath: freshTemp.path))
+        #expect(!manager.fileExists(atPath: oldTemp.path))
+        // Uploading the swept bytes later stores them again.
+        let again = try index.upload(fakeImageBytes(2), [0, 1, 0, 0, 0, 0, 0, 0]).image
+        #expect(try [UInt8](Data(contentsOf: index.originalURL(of: again))) == fakeImageBytes(2))
+    }
+
     // MARK: - Search
 
     @Test func searchMatchesBruteForceWithOffsetAndMinScore() throws {
