@@ -67,6 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
                 let start = ContinuousClock.now
                 let encoder = try modelOptions.loadEncoder()
                 let index = try store.openIndex(modelName: encoder.name, dimension: encoder.dimension)
+                // Originals of uploads a crash interrupted before their row committed.
+                let orphans = try index.removeOrphanedOriginals()
+                if !orphans.isEmpty { loadLogger.info("removed \(orphans.count) orphaned original(s) of interrupted uploads") }
                 backend.setLoaded(encoder: encoder, index: index)
                 loadLogger.info("ready: model \(encoder.name) (\(encoder.dimension) dims), \(index.count) images in \(store.databaseURL.path), loaded in \(ContinuousClock.now - start)")
             } catch {

@@ -63,6 +63,16 @@ import Testing
         }
         let (_, searchAll) = try await server.postJSON("/search", ["text": "x", "k": 100])
         #expect(searchAll["total"] as? Int == rows.count)
+        // No stored original without a row (serve removes those of uncommitted uploads at start;
+        // an interrupted temp file may remain, hidden, until it is an hour old).
+        let originals = directory.appendingPathComponent("originals")
+        let files = (FileManager.default.enumerator(atPath: originals.path)?.allObjects as? [String] ?? [])
+            .filter { path in
+                var isDirectory: ObjCBool = false
+                FileManager.default.fileExists(atPath: originals.appendingPathComponent(path).path, isDirectory: &isDirectory)
+                return !isDirectory.boolValue && !(path as NSString).lastPathComponent.hasPrefix(".tmp-")
+            }
+        #expect(files.count == rows.count, "\(files)")
     }
 
     @Test func stopAndStartKeepsIDsAndResults() async throws {
