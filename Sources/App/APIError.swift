@@ -20,7 +20,6 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     // MARK: - Common cases
 
-    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     static func invalidField(_ message: String) -> APIError { APIError(.badRequest, "invalid_field", message) }
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
     static func bodyTooLarge(limit: Int) -> APIError {
