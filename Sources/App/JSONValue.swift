@@ -49,6 +49,11 @@ struct JSONObjectReader {
     /// Parses `bytes` as a JSON object; malformed JSON is 400 `bad_json`.
     init(bytes: [UInt8]) throws(APIError) {
         guard !bytes.isEmpty else { throw APIError(.badRequest, "bad_json", "the request body is empty; a JSON object is expected") }
+        // Our bodies nest 3 deep at most; refusing deep nesting up front keeps a crafted body from
+        // costing the decoder time that grows faster than its size.
+        guard JSONObjectReader.nestingDepth(bytes) <= JSONObjectReader.maxDepth else {
+            throw APIError(.badRequest, "bad_json", "the JSON body nests deeper than \(JSONObjectReader.maxDepth) levels")
+        }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
@@ -115,6 +120,33 @@ struct JSONObjectReader {
 
     private func wrongType(_ name: String, _ expected: String, _ value: JSONValue) -> APIError {
         APIError.invalidField("\"\(name)\" must be \(expected), got \(value.typeName)")
+    }
+
+    static let maxDepth = 16
+
+    /// Deepest `[`/`{` nesting outside strings (a linear scan; the JSON need not be valid).
+    static func nestingDepth(_ bytes: [UInt8]) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false }
+                else if byte == UInt8(ascii: "\\") { escaped = true }
+                else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 
     static func format(_ number: Double) -> String {

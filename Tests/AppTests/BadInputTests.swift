@@ -33,6 +33,11 @@ import Testing
                 try expectError(try await client.raw(.post, "/search", Array(text.utf8), contentType: "application/json"), .badRequest, "bad_json")
             }
             try expectError(try await client.raw(.post, "/embed", Array("{\"texts\": [".utf8), contentType: "application/json"), .badRequest, "bad_json")
+            let deep = "{\"text\":\"x\",\"negative\":" + String(repeating: "[", count: 400) + String(repeating: "]", count: 400) + "}"
+            try expectError(try await client.raw(.post, "/search", Array(deep.utf8), contentType: "application/json"), .badRequest, "bad_json")
+            // Brackets inside strings are text, not nesting.
+            let bracketText = try await client.json(.post, "/search", ["text": String(repeating: "[{", count: 100)])
+            #expect(bracketText.status == .ok)
             try expectError(try await client.json(.post, "/search", ["text": 5]), .badRequest, "invalid_field")
             try expectError(try await client.json(.post, "/search", ["text": "x", "k": "ten"]), .badRequest, "invalid_field")
             try expectError(try await client.json(.post, "/search", ["text": "x", "k": 2.5]), .badRequest, "invalid_field")
