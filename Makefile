@@ -1,8 +1,8 @@
-# Entry points for a new machine (README): `make try` and `make test`.
+# Entry points for a new machine (README): `make serve` and `make test`.
 SWIFT ?= swift
 VOCAB := Models/bpe_simple_vocab_16e6.txt.gz
 
-.PHONY: deps setup build release test try clean fetch-model bench parity
+.PHONY: deps setup build release test clean serve fetch-model bench parity
 
 # System libraries (Debian); needs root, skipped when already installed.
 deps:
@@ -22,6 +22,16 @@ release: setup
 
 test: setup
 	$(SWIFT) test
+
+# Set up, build in release, fetch the model when missing (offline, fetch-model stops with its
+# message) and start the HTTP server. Override with e.g. `make serve SERVE_ARGS="--port 9000"`.
+MODEL_DIR ?= Models/clip-vit-base-patch32
+SERVE_ARGS ?=
+serve: release
+	@if [ ! -f $(MODEL_DIR)/model.safetensors ]; then \
+		.build/release/clip-server fetch-model --dest $(MODEL_DIR) || exit 1; \
+	fi
+	.build/release/clip-server serve --model $(MODEL_DIR) $(SERVE_ARGS)
 
 # OpenAI CLIP ViT-B/32 from the Hugging Face Hub into Models/clip-vit-base-patch32 (resumable, checksummed).
 fetch-model: build

@@ -11,7 +11,10 @@ struct ClipServer: AsyncParsableCommand {
             On CPUs with AVX-512 the process re-executes itself once with OPENBLAS_CORETYPE=SkylakeX \
             (OpenBLAS's fastest kernels there); set OPENBLAS_CORETYPE yourself, or CLIP_NO_REEXEC=1, to prevent it.
             """,
-        subcommands: [EmbedCommand.self, TokenizeCommand.self, PreprocessCommand.self, FetchModelCommand.self, BenchCommand.self, IndexCommand.self, SearchCommand.self]
+        subcommands: [
+            ServeCommand.self, IndexCommand.self, SearchCommand.self, EmbedCommand.self, TokenizeCommand.self,
+            PreprocessCommand.self, FetchModelCommand.self, BenchCommand.self, SeedRandomCommand.self,
+        ]
     )
 
     /// Chooses the OpenBLAS kernels before anything else runs, then parses the command line.

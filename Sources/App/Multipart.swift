@@ -1,0 +1,111 @@
+import MultipartKit
+import NIOCore
+
+/// multipart/form-data bodies through multipart-kit's streaming parser.
+enum Multipart {
+    struct Part {
+        var name: String?
+        var filename: String?
+        var contentType: String?
+        var body: [UInt8] = []
+    }
+
+    /// The `boundary` parameter of a Content-Type header (quoted or not), nil when absent or invalid
+    /// (RFC 2046: 1 to 70 characters).
+    static func boundary(of contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else { continue }
+            var value = pair[1].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            return (1...70).contains(value.utf8.count) ? value : nil
+        }
+        return nil
+    }
+
+    /// Every complete part; a syntax error or a body that ends before the closing boundary is 400
+    /// `bad_multipart`.
+    static func parse(_ body: [UInt8], boundary: String) throws(APIError) -> [Part] {
+        let parser = MultipartParser(boundary: boundary)
+        var parts: [Part] = []
+        var current = Part()
+        var finished = false
+        parser.onHeader = { name, value in
+            switch name.lowercased() {
+            case "content-disposition":
+                let parameters = dispositionParameters(value)
+                current.name = parameters["name"]
+                current.filename = parameters["filename"]
+            case "content-type":
+                current.contentType = value
+            default:
+                break
+            }
+        }
+        parser.onBody = { buffer in
+            current.body.append(contentsOf: buffer.readableBytesView)
+        }
+        parser.onPartComplete = {
+            parts.append(current)
+            current = Part()
+        }
+        do {
+            try parser.execute(body)
+            // Bytes after the last part's closing delimiter ("--boundary--") are the epilogue; a
+            // body that stops inside a part never completes it.
+            finished = body.count >= boundary.utf8.count + 4 && containsClosingDelimiter(body, boundary: boundary)
+        } catch {
+            throw APIError(.badRequest, "bad_multipart", "the multipart body is malformed")
+        }
+        guard finished else {
+            throw APIError(.badRequest, "bad_multipart", "the multipart body ends before its closing boundary --\(boundary)--")
+        }
+        return parts
+    }
+
+    private static func containsClosingDelimiter(_ body: [UInt8], boundary: String) -> Bool {
+        let needle = Array("--\(boundary)--".utf8)
+        guard body.count >= needle.count else { return false }
+        // The closing delimiter is near the end (only an epilogue may follow); search from the back.
+        var i = body.count - needle.count
+        while i >= 0 {
+            if body[i] == needle[0], Array(body[i..<i + needle.count]) == needle { return true }
+            i -= 1
+        }
+        return false
+    }
+
+    /// `form-data; name="image"; filename="cat.jpg"` → ["name": "image", "filename": "cat.jpg"].
+    /// Quoted values may hold `;` and `=`; `\"` escapes are undone.
+    static func dispositionParameters(_ value: String) -> [String: String] {
+        var result: [String: String] = [:]
+        var chars = Substring(value)
+        // Skip the disposition type.
+        guard let firstSemicolon = chars.firstIndex(of: ";") else { return result }
+        chars = chars[chars.index(after: firstSemicolon)...]
+        while !chars.isEmpty {
+            chars = chars.drop(while: { $0 == " " || $0 == "\t" || $0 == ";" })
+            guard let equals = chars.firstIndex(of: "=") else { break }
+            let key = chars[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            chars = chars[chars.index(after: equals)...]
+            var parsed = ""
+            if chars.first == "\"" {
+                chars = chars.dropFirst()
+                var escaped = false
+                while let c = chars.first {
+                    chars = chars.dropFirst()
+                    if escaped { parsed.append(c); escaped = false }
+                    else if c == "\\" { escaped = true }
+                    else if c == "\"" { break }
+                    else { parsed.append(c) }
+                }
+            } else {
+                let end = chars.firstIndex(of: ";") ?? chars.endIndex
+                parsed = chars[..<end].trimmingCharacters(in: .whitespaces)
+                chars = chars[end...]
+            }
+            result[key] = parsed
+        }
+        return result
+    }
+}

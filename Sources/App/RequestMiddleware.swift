@@ -1,0 +1,81 @@
+import CLIP
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SearchIndex
+
+/// The outermost layer of every request: gives it an id (`X-Request-Id`), turns every thrown error
+/// into the JSON error envelope, serves `Public/` for GET paths no route matched, logs one line per
+/// request and records its metrics. Nothing a handler throws escapes as anything but a 4xx/5xx.
+struct RequestMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let metrics: ServerMetrics
+    let staticFiles: StaticFiles?
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var context = context
+        context.requestID = RequestMiddleware.clientRequestID(request) ?? context.id
+        var response: Response
+        var route: String
+        do {
+            response = try await next(request, context)
+            route = context.endpointPath ?? "unmatched"
+        } catch {
+            route = context.endpointPath ?? "unmatched"
+            if route == "NotFound", let staticFiles, request.method == .get || request.method == .head {
+                route = "static"
+                do {
+                    response = try staticFiles.response(for: request)
+                } catch {
+                    response = .error(RequestMiddleware.apiError(from: error, request: request, logger: context.logger))
+                }
+            } else {
+                response = .error(RequestMiddleware.apiError(from: error, request: request, logger: context.logger))
+            }
+        }
+        response.headers[HTTPField.Name("X-Request-Id")!] = context.requestID
+        let duration = ContinuousClock.now - start
+        let status = Int(response.status.code)
+        metrics.recordRequest(route: route, method: request.method.rawValue, status: status, duration: duration)
+        context.logger.info(
+            "\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", duration.milliseconds))ms",
+            metadata: ["request_id": .string(context.requestID)])
+        return response
+    }
+
+    /// A client's own `X-Request-Id` when it is short and plain; otherwise Hummingbird's id.
+    static func clientRequestID(_ request: Request) -> String? {
+        guard let value = request.headers[HTTPField.Name("X-Request-Id")!], (1...64).contains(value.count),
+              value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else { return nil }
+        return value
+    }
+
+    // MARK: - Error → HTTP
+
+    static func apiError(from error: any Error, request: Request, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as CLIPError:
+            return APIError.from(error)
+        case let error as SearchIndexError:
+            logger.error("storage error: \(error)")
+            return APIError.from(error)
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "body_too_large", "request body is larger than the limit")
+        case let error as HTTPError where error.status == .notFound:
+            return APIError(.notFound, "not_found", "no route for \(request.method.rawValue) \(request.uri.path)")
+        case let error as HTTPError:
+            return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
+        default:
+            logger.error("unexpected error: \(String(reflecting: error))")
+            return APIError(.internalServerError, "internal", "internal error: \(error)")
+        }
+    }
+}

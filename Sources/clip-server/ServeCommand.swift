@@ -1,0 +1,95 @@
+import App
+import ArgumentParser
+import CLIP
+import Foundation
+import Logging
+import SearchIndex
+
+/// `clip-server serve`: the HTTP API of DESIGN.md 3. The port opens at once (`/healthz` answers,
+/// `/readyz` says 503) while the model and the index load; SIGTERM/SIGINT shut it down gracefully
+/// (in-flight requests finish). Prints one JSON line `{"listening":"http://HOST:PORT"}` on stdout
+/// once bound, so scripts using `--port 0` learn the port.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve search, indexing and the web page over HTTP."
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: .long, help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
+    var port: Int = 8080
+
+    @Option(name: .long, help: "Require `Authorization: Bearer KEY` on POST /index and DELETE (default: $CLIP_API_KEY).")
+    var apiKey: String?
+
+    @Option(name: .long, help: "Largest request body in MiB; larger is 413.")
+    var maxBodyMb: Int = 32
+
+    @Option(name: .customLong("public"), help: "Folder of static files (default: ./Public, else Public next to the executable).")
+    var publicDirectory: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+        guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be between 1 and 4096, got \(maxBodyMb)") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = ServerSettings(
+            maxBodyBytes: maxBodyMb << 20,
+            apiKey: apiKey ?? environment["CLIP_API_KEY"],
+            publicDirectory: ServeCommand.publicFolder(publicDirectory))
+
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "clip-server")
+        logger.logLevel = .info
+        if settings.publicDirectory == nil {
+            logger.warning("no Public folder found: / and /openapi.yaml will answer 404")
+        }
+
+        let backend = Backend()
+        let app = ClipApplication.application(
+            backend: backend, settings: settings, host: host, port: port, logger: logger,
+            onServerRunning: { [host] port in
+                FileHandle.standardOutput.write(Data("{\"listening\":\"http://\(host):\(port)\"}\n".utf8))
+            })
+        let (modelOptions, store) = (self.modelOptions, self.store)
+        let loadLogger = logger
+        // Loading runs beside the server; a model or database that cannot be opened ends the
+        // process with its message (there is nothing useful to serve without them).
+        Task.detached {
+            do {
+                let start = ContinuousClock.now
+                let encoder = try modelOptions.loadEncoder()
+                let index = try store.openIndex(modelName: encoder.name, dimension: encoder.dimension)
+                // Originals of uploads a crash interrupted before their row committed.
+                let orphans = try index.removeOrphanedOriginals()
+                if !orphans.isEmpty { loadLogger.info("removed \(orphans.count) orphaned original(s) of interrupted uploads") }
+                backend.setLoaded(encoder: encoder, index: index)
+                loadLogger.info("ready: model \(encoder.name) (\(encoder.dimension) dims), \(index.count) images in \(store.databaseURL.path), loaded in \(ContinuousClock.now - start)")
+            } catch {
+                exitWithMessage("serve", "\(error)")
+            }
+        }
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+
+    /// `--public`, else `./Public`, else `Public` beside the executable; nil when none exists.
+    static func publicFolder(_ given: String?) -> URL? {
+        if let given { return URL(fileURLWithPath: given) }
+        let candidates = [
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Public"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                .deletingLastPathComponent().appendingPathComponent("Public"),
+        ]
+        return candidates.first { url in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+    }
+}
