@@ -50,11 +50,16 @@ let package = Package(
             dependencies: ["CJPEG", "CPNG"]
         ),
 
+        // MARK: - C kernels for NeuralOps: AVX2+FMA loops chosen at run time (Swift here is baseline x86-64)
+        .target(
+            name: "CNeuralKernels"
+        ),
+
         // MARK: - Swift libraries
         // The inference primitives; the only importer of COpenBLAS. Knows nothing of CLIP.
         .target(
             name: "NeuralOps",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CNeuralKernels"]
         ),
         .target(
             name: "CLIP",
