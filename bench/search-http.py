@@ -8,7 +8,7 @@ Re-run: swift build -c release && python3 bench/search-http.py [--model Models/c
 sequential keep-alive requests: `GET /search?image_id=...` (search only: no text encoding) and
 `GET /search?q=...` (text encoding + search). Prints one JSON line per size and query kind.
 Timings on a shared machine are noisy; say so when quoting them. Without the real weights,
-bench/make-random-vitb32.py makes a random-weight model of the same shapes (same costs).
+tools/clipfixture.py DIR makes a seeded random-weight ViT-B/32 (same shapes, same costs).
 
 Measured 2026-11-27 (release build, random-weight ViT-B/32, 512 dims, 2 shared cores, other builds
 running), 300 sequential requests, k=10:

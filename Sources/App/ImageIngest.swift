@@ -1,5 +1,4 @@
 import CLIP
-import Crypto
 import Foundation
 import SearchIndex
 
@@ -20,7 +19,7 @@ struct ImageIngest: Sendable {
     let metrics: ServerMetrics
 
     func ingest(bytes: [UInt8], source: String) async throws -> IngestOutcome {
-        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let sha = ContentHash.sha256Hex(bytes)
         let index = loaded.index
         // Known bytes with a vector of this model: nothing to encode. (Stored under another model
         // only, they are encoded and addUpload completes the row.)
@@ -45,7 +44,8 @@ struct ImageIngest: Sendable {
             metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
             return (image.width, image.height, embedding, try Thumbnailer.jpeg(from: image, longSide: 256))
         }
-        let mime = ImageIngest.mime(of: bytes)
+        // The decoder accepted the bytes, so they sniff as JPEG or PNG.
+        let mime = ImageFormat(sniffing: bytes)?.mimeType ?? "application/octet-stream"
         let stored = try await offload {
             try index.addUpload(bytes: bytes, sha256: sha256, source: source, mime: mime,
                                 width: prepared.width, height: prepared.height,
@@ -54,11 +54,6 @@ struct ImageIngest: Sendable {
         if !stored.duplicate { metrics.imagesIndexed.increment() }
         metrics.setIndexSize(index.count)
         return IngestOutcome(image: stored.image, duplicate: stored.duplicate)
-    }
-
-    /// The container the decoder accepted, from the magic bytes (never from a file name).
-    static func mime(of bytes: [UInt8]) -> String {
-        bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) ? "image/png" : "image/jpeg"
     }
 }
 
