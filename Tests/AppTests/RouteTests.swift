@@ -187,13 +187,7 @@ import Testing
     @Test func textSearchMatchesArithmeticAndGetEqualsPost() async throws {
         let server = try TestServer()
         try await server.test { client in
-            var stored: [Int64] = []
-            var base64: [String] = []
-            for name in Fixtures.smallImages {
-                let bytes = try Fixtures.image(name)
-                stored.append(try await client.uploadID(bytes, name: name))
-                base64.append(Data(bytes).base64EncodedString())
-            }
+            let (stored, base64) = try await client.uploadSmallImages()
             let embed = try await client.json(.post, "/embed", ["texts": ["a red car"], "images": base64]).object()
             let text = try #require((embed["text_embeddings"] as? [[NSNumber]])?.first?.map(\.floatValue))
             let images = try #require((embed["image_embeddings"] as? [[NSNumber]])?.map { $0.map(\.floatValue) })
@@ -225,13 +219,7 @@ import Testing
     @Test func negativeTextsAreSubtractedBeforeNormalizing() async throws {
         let server = try TestServer()
         try await server.test { client in
-            var stored: [Int64] = []
-            var base64: [String] = []
-            for name in Fixtures.smallImages {
-                let bytes = try Fixtures.image(name)
-                stored.append(try await client.uploadID(bytes, name: name))
-                base64.append(Data(bytes).base64EncodedString())
-            }
+            let (stored, base64) = try await client.uploadSmallImages()
             let query = "a photo of a dog"
             let negatives = ["grass", "a black and white picture"]
             let embed = try await client.json(.post, "/embed", ["texts": [query] + negatives, "images": base64]).object()

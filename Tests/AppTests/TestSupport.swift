@@ -104,6 +104,19 @@ extension TestClientProtocol {
         let indexed = try #require(body["indexed"] as? [[String: Any]])
         return try #require((indexed.first?["id"] as? NSNumber)?.int64Value)
     }
+
+    /// Uploads every `Fixtures.smallImages` file; returns the stored ids and the bytes as base64,
+    /// in the same order.
+    func uploadSmallImages() async throws -> (ids: [Int64], base64: [String]) {
+        var ids: [Int64] = []
+        var base64: [String] = []
+        for name in Fixtures.smallImages {
+            let bytes = try Fixtures.image(name)
+            ids.append(try await uploadID(bytes, name: name))
+            base64.append(Data(bytes).base64EncodedString())
+        }
+        return (ids, base64)
+    }
 }
 
 extension TestResponse {
