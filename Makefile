@@ -2,7 +2,7 @@
 SWIFT ?= swift
 VOCAB := Models/bpe_simple_vocab_16e6.txt.gz
 
-.PHONY: deps setup build release test clean serve fetch-model bench parity
+.PHONY: deps setup build release test test-browser clean serve fetch-model bench parity
 
 # System libraries (Debian); needs root, skipped when already installed.
 deps:
@@ -22,6 +22,18 @@ release: setup
 
 test: setup
 	$(SWIFT) test
+
+# The page (Public/) in the system's headless Chromium (apt-get install chromium python3-venv),
+# driven by Playwright for Python in its own virtualenv; screenshots land in screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_VENV := .venv-browser
+$(BROWSER_VENV)/bin/python:
+	python3 -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install --quiet playwright==1.65.2
+
+test-browser: setup $(BROWSER_VENV)/bin/python
+	$(SWIFT) build
+	CHROMIUM=$(CHROMIUM) $(BROWSER_VENV)/bin/python Tests/Browser/test_page.py
 
 # Set up, build in release, fetch the model when missing (offline, fetch-model stops with its
 # message) and start the HTTP server. Override with e.g. `make serve SERVE_ARGS="--port 9000"`.
