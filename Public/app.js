@@ -335,20 +335,26 @@ function sendFile(file, onProgress) {
 }
 
 /// "indexed" / "duplicate" / "failed" and the line to show, from one /index answer.
-function uploadOutcome(file, { status, statusText, text }) {
+function uploadOutcome(file, answer) {
+  const [kind, message] = uploadResult(file, answer);
+  // The server's messages usually begin with the file's name already.
+  return [kind, message.startsWith(`${file.name}:`) ? message : `${file.name}: ${message}`];
+}
+
+function uploadResult(file, { status, statusText, text }) {
   const data = parseJSON(text);
   if (status === 200 && data) {
     const stored = data.indexed && data.indexed[0];
     if (stored) {
       return stored.duplicate
-        ? ["duplicate", `${file.name}: already indexed (duplicate of #${stored.id})`]
-        : ["indexed", `${file.name}: indexed as #${stored.id}`];
+        ? ["duplicate", `already indexed (duplicate of #${stored.id})`]
+        : ["indexed", `indexed as #${stored.id}`];
     }
     const failure = data.errors && data.errors[0];
-    if (failure) return ["failed", `${file.name}: ${failure.error}`];
+    if (failure) return ["failed", failure.error];
   }
-  if (status === 503) return ["failed", `${file.name}: the server is still loading its model; try again shortly`];
-  return ["failed", `${file.name}: ${errorMessage(status, statusText, data, text)}`];
+  if (status === 503) return ["failed", "the server is still loading its model; try again shortly"];
+  return ["failed", errorMessage(status, statusText, data, text)];
 }
 
 async function pumpUploads() {
