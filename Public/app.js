@@ -160,6 +160,7 @@ async function run(query) {
       if (negative.length) request.negative = negative;
       const answer = await api("/search", { method: "POST", json: request, signal });
       hits = answer.results;
+      for (const hit of hits) knownSources.set(String(hit.id), baseName(hit.source));
       summary = hits.length
         ? `${hits.length} ${hits.length === 1 ? "result" : "results"} for ${describe(query)} in ${Math.round(answer.took_ms)} ms.`
         : await emptyMessage(`No results for ${describe(query)}.`);
@@ -185,7 +186,6 @@ async function run(query) {
 
 function render(hits) {
   const items = hits.map((hit) => {
-    knownSources.set(String(hit.id), baseName(hit.source));
     const name = baseName(hit.source);
     const button = document.createElement("button");
     button.type = "button";

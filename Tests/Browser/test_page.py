@@ -281,6 +281,7 @@ def check_viewer_and_keyboard(browser, server):
     page.reload()
     wait_for_thumbnails(page, len(PRELOADED))
     check(rendered_results(page)[0]["id"] == opened["id"], "reloading a more-like-this URL lost the query")
+    expect(page.locator("#status")).to_contain_text(f"results for images like {opened['source']}")
     check(not page.errors, f"page errors: {page.errors}")
     page.close()
 
