@@ -73,7 +73,7 @@ function showModelInfo(info) {
   const banner = $("demo-banner");
   banner.hidden = info.demo !== true;
   if (info.demo === true) {
-    banner.textContent = `Demo model: results are not meaningful. ${info.demo_note || "Start the server with the real CLIP model."}`;
+    banner.textContent = `Demo model: ${info.demo_note || "search results are not meaningful until the real CLIP model is installed."}`;
   }
 }
 
