@@ -35,15 +35,12 @@ test-browser: setup $(BROWSER_VENV)/bin/python
 	$(SWIFT) build
 	CHROMIUM=$(CHROMIUM) $(BROWSER_VENV)/bin/python Tests/Browser/test_page.py
 
-# Set up, build in release, fetch the model when missing (offline, fetch-model stops with its
-# message) and start the HTTP server. Override with e.g. `make serve SERVE_ARGS="--port 9000"`.
-MODEL_DIR ?= Models/clip-vit-base-patch32
+# Set up, build in release and start the HTTP server with the best model at hand (tools/serve.sh):
+# ViT-B/32 in Models/clip-vit-base-patch32, else fetched into it, else (offline) the demo model in
+# Models/demo with its own database data/demo.sqlite. E.g. `make serve SERVE_ARGS="--port 9000"`.
 SERVE_ARGS ?=
 serve: release
-	@if [ ! -f $(MODEL_DIR)/model.safetensors ]; then \
-		.build/release/clip-server fetch-model --dest $(MODEL_DIR) || exit 1; \
-	fi
-	.build/release/clip-server serve --model $(MODEL_DIR) $(SERVE_ARGS)
+	CLIP_SERVER=.build/release/clip-server tools/serve.sh $(SERVE_ARGS)
 
 # OpenAI CLIP ViT-B/32 from the Hugging Face Hub into Models/clip-vit-base-patch32 (resumable, checksummed).
 fetch-model: build

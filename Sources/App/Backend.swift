@@ -10,19 +10,21 @@ public final class Backend: Sendable {
     public struct Loaded: Sendable {
         public let encoder: CLIPEncoder
         public let index: ImageIndex
+        /// Set when the model is the project's demo model (`demo.json` in its folder).
+        public let demo: DemoModel?
     }
 
     private let loaded = Mutex<Loaded?>(nil)
 
     public init() {}
 
-    public convenience init(encoder: CLIPEncoder, index: ImageIndex) {
+    public convenience init(encoder: CLIPEncoder, index: ImageIndex, demo: DemoModel? = nil) {
         self.init()
-        setLoaded(encoder: encoder, index: index)
+        setLoaded(encoder: encoder, index: index, demo: demo)
     }
 
-    public func setLoaded(encoder: CLIPEncoder, index: ImageIndex) {
-        loaded.withLock { $0 = Loaded(encoder: encoder, index: index) }
+    public func setLoaded(encoder: CLIPEncoder, index: ImageIndex, demo: DemoModel? = nil) {
+        loaded.withLock { $0 = Loaded(encoder: encoder, index: index, demo: demo) }
     }
 
     public var isReady: Bool { loaded.withLock { $0 != nil } }

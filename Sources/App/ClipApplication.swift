@@ -12,7 +12,7 @@ public enum ClipApplication {
         IndexRoutes(backend: backend, settings: settings, metrics: metrics, inFlight: InFlightUploads()).register(on: router)
         ImageRoutes(backend: backend, settings: settings, metrics: metrics).register(on: router)
         ModelRoutes(backend: backend, settings: settings, metrics: metrics).register(on: router)
-        OpsRoutes(backend: backend, metrics: metrics).register(on: router)
+        OpsRoutes(backend: backend, settings: settings, metrics: metrics).register(on: router)
         return router
     }
 

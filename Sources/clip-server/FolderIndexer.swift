@@ -50,13 +50,14 @@ struct FolderIndexer: Sendable {
         let knownWithoutEmbedding: Bool
     }
 
-    func run(files: [String], progress: ProgressReporter, summary: inout IndexSummary) {
+    /// `progress` gets the number of files done so far (a bar for `index`, log lines for `serve`).
+    func run(files: [String], progress: @Sendable (Int) -> Void, summary: inout IndexSummary) {
         var done = 0
         for start in stride(from: 0, to: files.count, by: batchSize) {
             let chunk = Array(files[start..<min(start + batchSize, files.count)])
             // The bar moves as files are read and decoded; the batch's encode follows.
             let before = done
-            let prepared = prepareConcurrently(chunk) { finished in progress.update(done: before + finished) }
+            let prepared = prepareConcurrently(chunk) { finished in progress(before + finished) }
             var fresh: [NewImage] = []
             for (path, item) in zip(chunk, prepared) {
                 switch item {
@@ -110,7 +111,7 @@ struct FolderIndexer: Sendable {
                 }
             }
             done += chunk.count
-            progress.update(done: done)
+            progress(done)
         }
     }
 

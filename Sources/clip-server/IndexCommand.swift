@@ -57,7 +57,7 @@ struct IndexCommand: ParsableCommand {
         }
         let indexer = FolderIndexer(encoder: encoder, index: index, batchSize: batchSize,
                                     report: { progress.note("clip-server index: \($0)") })
-        indexer.run(files: files, progress: progress, summary: &summary)
+        indexer.run(files: files, progress: { progress.update(done: $0) }, summary: &summary)
         if !files.isEmpty { progress.finish() }
         if prune { indexer.prune(summary: &summary) }
         if reembed { indexer.reembed(summary: &summary) }

@@ -59,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("{\"listening\":\"http://\(host):\(port)\"}\n".utf8))
             })
         let (modelOptions, store) = (self.modelOptions, self.store)
+        let demo = DemoModel.detect(modelDirectory: modelOptions.directory)
+        if let problem = demo?.problem { logger.warning("demo model: \(problem); using defaults") }
         let loadLogger = logger
         // Loading runs beside the server; a model or database that cannot be opened ends the
         // process with its message (there is nothing useful to serve without them).
@@ -70,8 +72,19 @@ struct ServeCommand: AsyncParsableCommand {
                 // Originals of uploads a crash interrupted before their row committed.
                 let orphans = try index.removeOrphanedOriginals()
                 if !orphans.isEmpty { loadLogger.info("removed \(orphans.count) orphaned original(s) of interrupted uploads") }
-                backend.setLoaded(encoder: encoder, index: index)
+                // The demo model (demo.json in its folder): decided before ready, indexed after.
+                let gallery = demo.map { DemoGallery(demo: $0, encoder: encoder, index: index,
+                                                     databaseURL: store.databaseURL, logger: loadLogger) }
+                let indexGallery = gallery?.shouldIndex() ?? false
+                backend.setLoaded(encoder: encoder, index: index, demo: demo)
                 loadLogger.info("ready: model \(encoder.name) (\(encoder.dimension) dims), \(index.count) images in \(store.databaseURL.path), loaded in \(ContinuousClock.now - start)")
+                if let demo {
+                    loadLogger.warning("demo model in use (\(modelOptions.directory.path)), trained on synthetic shapes: \(demo.note)")
+                }
+                if let gallery, indexGallery {
+                    // Encoding is CPU-bound: a Dispatch thread, not the cooperative pool serving requests.
+                    DispatchQueue.global(qos: .utility).async { gallery.run() }
+                }
             } catch {
                 exitWithMessage("serve", "\(error)")
             }
