@@ -128,15 +128,21 @@ final class ServerProcess: @unchecked Sendable {
         return Fixtures.packageRoot.appendingPathComponent(".build/debug/clip-server")
     }
 
-    static func start(db: String) async throws -> ServerProcess {
+    /// `serve` of `model` on `db`; its log (stderr) goes to `log` when given.
+    static func start(db: String, model: URL = Fixtures.model, log: URL? = nil) async throws -> ServerProcess {
         let process = Process()
         process.executableURL = executable
         process.currentDirectoryURL = Fixtures.packageRoot
-        process.arguments = ["serve", "--model", Fixtures.model.path, "--db", db, "--port", "0",
+        process.arguments = ["serve", "--model", model.path, "--db", db, "--port", "0",
                              "--public", Fixtures.publicFolder.path]
         let stdout = Pipe()
         process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         // The first stdout line is {"listening":"http://127.0.0.1:PORT"}.
         let line = try await Task.detached { () -> String in

@@ -37,6 +37,33 @@ enum Fixtures {
         "png-palette-trns-240x180.png", "jpeg-gray-300x400.jpg", "png-gray-250x250.png",
     ]
 
+    /// A stand-in for `Models/demo` in `directory`: the tiny model's files, a `demo.json` and a
+    /// gallery of `galleryImages` (plus `captions.json`, which is not an image). Returns the model
+    /// folder, named `name`. Without `demo.json` (`isDemo: false`) it stands in for a real model
+    /// folder that happens to hold a gallery.
+    static func demoStandIn(in directory: URL, name: String = "demo", isDemo: Bool = true,
+                            galleryImages: [String] = Array(smallImages.prefix(4))) throws -> URL {
+        let folder = directory.appendingPathComponent(name)
+        let gallery = folder.appendingPathComponent("gallery")
+        let manager = FileManager.default
+        try manager.createDirectory(at: gallery, withIntermediateDirectories: true)
+        for file in ["config.json", "model.safetensors"] {
+            try manager.copyItem(at: model.appendingPathComponent(file), to: folder.appendingPathComponent(file))
+        }
+        if isDemo {
+            let manifest = #"{"name":"clip-server-demo","description":"A stand-in for the demo model.","gallery":"gallery"}"#
+            try Data(manifest.utf8).write(to: folder.appendingPathComponent("demo.json"))
+        }
+        var captions: [[String: String]] = []
+        for (i, image) in galleryImages.enumerated() {
+            let file = String(format: "%04d", i + 1) + "." + (image as NSString).pathExtension
+            try manager.copyItem(at: imagesFolder.appendingPathComponent(image), to: gallery.appendingPathComponent(file))
+            captions.append(["file": file, "caption": "image \(i + 1)"])
+        }
+        try JSONSerialization.data(withJSONObject: captions).write(to: gallery.appendingPathComponent("captions.json"))
+        return folder
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("apptests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -52,13 +79,14 @@ struct TestServer {
     let directory: URL
     let router: Router<AppRequestContext>
 
-    init(settings: ServerSettings = ServerSettings(publicDirectory: Fixtures.publicFolder), loaded: Bool = true) throws {
+    init(settings: ServerSettings = ServerSettings(publicDirectory: Fixtures.publicFolder), loaded: Bool = true,
+         demo: DemoModel? = nil) throws {
         directory = try Fixtures.temporaryDirectory()
         let encoder = Fixtures.encoder
         index = try ImageIndex(databasePath: directory.appendingPathComponent("index.sqlite").path,
                                dataDirectory: directory, modelName: encoder.name, dimension: encoder.dimension)
         backend = Backend()
-        if loaded { backend.setLoaded(encoder: encoder, index: index) }
+        if loaded { backend.setLoaded(encoder: encoder, index: index, demo: demo) }
         router = ClipApplication.router(backend: backend, settings: settings)
     }
 
