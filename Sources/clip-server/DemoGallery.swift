@@ -34,7 +34,9 @@ struct DemoGallery {
     /// Indexes the gallery folder: progress about every 10%, then a summary line. Blocking (runs on
     /// a Dispatch thread; requests are served meanwhile and see the images as batches commit).
     func run(batchSize: Int = 32) {
-        let (files, missing) = FileCollector.collect([demo.gallery.path])
+        let (collected, missing) = FileCollector.collect([demo.gallery.path])
+        // The images only (not captions.json), so the progress counts what is indexed.
+        let files = collected.filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
         guard missing.isEmpty else {
             logger.warning("demo gallery: \(demo.gallery.path) does not exist; nothing to index")
             return
