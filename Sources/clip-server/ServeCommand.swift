@@ -8,7 +8,8 @@ import SearchIndex
 /// `clip-server serve`: the HTTP API of DESIGN.md 3. The port opens at once (`/healthz` answers,
 /// `/readyz` says 503) while the model and the index load; SIGTERM/SIGINT shut it down gracefully
 /// (in-flight requests finish). Prints one JSON line `{"listening":"http://HOST:PORT"}` on stdout
-/// once bound, so scripts using `--port 0` learn the port.
+/// once bound, so scripts using `--port 0` learn the port. With the demo model (a `demo.json` in the
+/// model folder) it warns that the demo is in use and indexes its gallery on first start (`DemoGallery`).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
