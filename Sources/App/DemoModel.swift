@@ -50,10 +50,10 @@ public struct DemoModel: Sendable, Equatable {
         self.problem = problem
     }
 
-    /// What the page shows and `/readyz` returns as `demo_note`; also the server's warning.
+    /// What `/readyz` returns as `demo_note` (the page shows it after "Demo model: "); also in the server's warning.
     public var note: String {
-        "This is the demo model (\(name)): a small CLIP trained by this project on synthetic pictures of "
-            + "coloured shapes, so it understands queries like \"a red circle\" or \"two blue stars\", not real photos. "
+        "\(name), a small CLIP trained by this project on synthetic pictures of coloured shapes: it "
+            + "understands queries like \"a red circle\" or \"two blue stars\", not real photos. "
             + "For real search get OpenAI's CLIP ViT-B/32: run `make fetch-model` (or `clip-server fetch-model`), "
             + "or put its files in Models/clip-vit-base-patch32, then restart."
     }

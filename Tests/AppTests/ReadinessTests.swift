@@ -41,7 +41,7 @@ import Testing
             #expect(body["demo"] as? Bool == true)
             #expect(body["api_key_required"] as? Bool == true)
             let note = try #require(body["demo_note"] as? String)
-            #expect(note.contains("demo model (clip-server-demo)"))
+            #expect(note.hasPrefix("clip-server-demo, a small CLIP"))
             #expect(note.contains("make fetch-model") && note.contains("clip-server fetch-model"))
             #expect(note.contains("Models/clip-vit-base-patch32"))
         }
