@@ -88,8 +88,8 @@ public func linear(
     }
 }
 
-/// `linear` on a prepared weight: the packed AVX2 kernel up to `packedRowsThreshold` rows (when the
-/// CPU has it), otherwise the `Tensor` path (small-rows kernel or sgemm).
+/// `linear` on a prepared weight: the packed AVX2 kernel when the CPU has it, otherwise the `Tensor`
+/// path (small-rows kernel or sgemm).
 ///
 /// - x: (rows, in) with row stride `in` (or `xStride`); bias: (out) or nil; out: (rows, out)
 public func linear(
@@ -97,16 +97,17 @@ public func linear(
     weight: LinearWeight, bias: Tensor?,
     into out: UnsafeMutablePointer<Float>, accumulate: Bool = false
 ) {
-    if let packed = weight.packed, rows > 0, rows <= packedRowsThreshold {
-        if let bias {
-            precondition(bias.count == weight.outFeatures,
-                         "linear: bias \(bias.shape) for weight \(weight.tensor.shape)")
-        }
+    if let bias {
+        precondition(bias.count == weight.outFeatures,
+                     "linear: bias \(bias.shape) for weight (\(weight.outFeatures), \(weight.inFeatures))")
+    }
+    if let packed = weight.packed {
+        guard rows > 0 else { return }
         packedLinear(x, rows: rows, xStride: xStride ?? weight.inFeatures, weight: weight, packed: packed,
                      bias: bias, into: out, accumulate: accumulate)
-        return
+    } else if let tensor = weight.tensor {
+        linear(x, rows: rows, xStride: xStride, weight: tensor, bias: bias, into: out, accumulate: accumulate)
     }
-    linear(x, rows: rows, xStride: xStride, weight: weight.tensor, bias: bias, into: out, accumulate: accumulate)
 }
 
 /// One `linear` call's operands. @unchecked Sendable: workers read x and W and write disjoint

@@ -1,41 +1,41 @@
 import CNeuralKernels
 import Dispatch
 
-/// A Linear layer's weight, prepared once at load for `linear`: the (out, in) tensor as PyTorch
-/// stores it, and on CPUs with AVX2+FMA also its column panels packed for the C micro-kernel
-/// (`nk_packed_linear_avx2`, 6x16 output tiles). Weights are constant, so the packing sgemm would
-/// redo on every call is done here once.
+/// A Linear layer's weight, prepared once at load for `linear`. On CPUs with AVX2+FMA it is packed
+/// into the column panels of the C micro-kernel (`nk_packed_linear_avx2`, 6x16 output tiles) and the
+/// (out, in) original is dropped (no extra memory): weights are constant, so the packing sgemm would
+/// redo on every call is done here once. Elsewhere it keeps the (out, in) tensor for sgemm.
+///
+/// Measured one thread here (bench/gemm, GFLOP/s, packed vs OpenBLAS 0.3.21's Zen sgemm on this
+/// AVX2 EPYC): 7 rows 58 vs 22 (the old small-rows kernel: 49-60), 50 rows 73-82 vs 51-66, 77 rows
+/// 81-85 vs 70, 200-1600 rows level (78-84 vs 74-83); so it runs at every row count.
 public struct LinearWeight: Sendable {
-    /// (out, in), used by sgemm for many rows and on CPUs without AVX2+FMA.
-    public let tensor: Tensor
-    /// `nk_pack_weight`'s panels of `tensor`, or nil without AVX2+FMA.
+    public let outFeatures: Int
+    public let inFeatures: Int
+    /// (out, in) as PyTorch stores it; nil when packed.
+    let tensor: Tensor?
+    /// `nk_pack_weight`'s panels, or nil without AVX2+FMA.
     let packed: FloatStorage?
-
-    public var outFeatures: Int { tensor.shape[0] }
-    public var inFeatures: Int { tensor.shape[1] }
 
     /// - weight: (out, in)
     public init(_ weight: Tensor, pack: Bool = packedLinearAvailable) {
         precondition(weight.shape.count == 2, "LinearWeight: weight shape \(weight.shape) is not 2-D")
-        tensor = weight
+        outFeatures = weight.shape[0]
+        inFeatures = weight.shape[1]
         guard pack else {
+            tensor = weight
             packed = nil
             return
         }
-        let out = weight.shape[0], inFeatures = weight.shape[1]
-        let storage = FloatStorage(count: nk_packed_weight_count(out, inFeatures))
-        nk_pack_weight(weight.pointer, out, inFeatures, storage.base)
+        let storage = FloatStorage(count: nk_packed_weight_count(outFeatures, inFeatures))
+        nk_pack_weight(weight.pointer, outFeatures, inFeatures, storage.base)
+        tensor = nil
         packed = storage
     }
 }
 
 /// Whether this CPU runs the packed micro-kernel (AVX2+FMA; the Swift code is baseline x86-64).
 public let packedLinearAvailable = nk_has_avx2_fma()
-
-/// Up to this many rows `linear` runs the packed kernel; above it, sgemm. Measured one thread here
-/// (bench/gemm, GFLOP/s, packed vs OpenBLAS 0.3.21): 7 rows 50 vs 20, 50 rows 65 vs 58, 77 rows 72
-/// vs 66, 200 rows 69 vs 70, 400+ rows 66-68 vs 77-80 (OpenBLAS's kernel wins on long runs).
-public let packedRowsThreshold = 192
 
 /// `out = x · Wᵀ + b` (or `+=` with `accumulate`) with the packed kernel, output panels split over
 /// one worker per core when the layer is big enough (at least 2M multiply-adds per worker).

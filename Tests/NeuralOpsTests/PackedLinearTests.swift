@@ -30,22 +30,21 @@ struct PackedCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-/// Edge sizes for the 6x16 tiles, the 72-row blocks and the 256-wide K blocks: M = 1, M not a
-/// multiple of 6, M past one row block; N not a multiple of 16 (and below 16); K not a multiple of 8,
-/// K past one and two K blocks; strided inputs.
+/// Edge sizes for the 6x16 tiles, the 72-row blocks and the 768-wide K blocks: M = 1, M not a
+/// multiple of 6, M past one and several row blocks; N not a multiple of 16 (and below 16); K not a
+/// multiple of 8, K past one and two K blocks; strided inputs.
 let packedCases: [PackedCase] = [
     PackedCase(rows: 1, out: 16, inFeatures: 8, xStride: 8, bias: true, accumulate: false),
     PackedCase(rows: 1, out: 5, inFeatures: 3, xStride: 3, bias: false, accumulate: false),
+    PackedCase(rows: 3, out: 20, inFeatures: 0, xStride: 0, bias: true, accumulate: true),
     PackedCase(rows: 7, out: 40, inFeatures: 13, xStride: 13, bias: true, accumulate: false),
-    PackedCase(rows: 6, out: 32, inFeatures: 256, xStride: 256, bias: true, accumulate: true),
-    PackedCase(rows: 5, out: 17, inFeatures: 257, xStride: 300, bias: true, accumulate: false),
-    PackedCase(rows: 13, out: 100, inFeatures: 515, xStride: 515, bias: false, accumulate: true),
+    PackedCase(rows: 6, out: 32, inFeatures: 768, xStride: 768, bias: true, accumulate: true),
+    PackedCase(rows: 5, out: 17, inFeatures: 769, xStride: 800, bias: true, accumulate: false),
+    PackedCase(rows: 13, out: 100, inFeatures: 1601, xStride: 1601, bias: false, accumulate: true),
     PackedCase(rows: 50, out: 768, inFeatures: 96, xStride: 288, bias: true, accumulate: false),
     PackedCase(rows: 77, out: 33, inFeatures: 600, xStride: 601, bias: true, accumulate: true),
     PackedCase(rows: 151, out: 64, inFeatures: 31, xStride: 31, bias: true, accumulate: false),
-    PackedCase(rows: packedRowsThreshold, out: 48, inFeatures: 70, xStride: 70, bias: false, accumulate: false),
-    // Above the threshold: the sgemm path, same results.
-    PackedCase(rows: packedRowsThreshold + 5, out: 48, inFeatures: 70, xStride: 72, bias: true, accumulate: true),
+    PackedCase(rows: 301, out: 48, inFeatures: 70, xStride: 72, bias: true, accumulate: true),
 ]
 
 @Test(arguments: packedCases)
@@ -57,7 +56,7 @@ func packedLinearMatchesReference(_ c: PackedCase) throws {
     let b = values.array(c.out)
     let prior = values.array(c.rows * c.out)            // what `out` holds before an accumulate
     let weight = LinearWeight(Tensor(shape: [c.out, c.inFeatures], values: w))
-    #expect(weight.packed != nil)
+    #expect(weight.packed != nil && weight.tensor == nil)
     let bias = c.bias ? Tensor(shape: [c.out], values: b) : nil
 
     var y = c.accumulate ? prior : [Float](repeating: .nan, count: c.rows * c.out)
@@ -90,9 +89,9 @@ func packedLinearMatchesReference(_ c: PackedCase) throws {
     let weightTensor = Tensor(shape: [out, inFeatures], values: values.array(out * inFeatures))
     let packed = LinearWeight(weightTensor)
     let plain = LinearWeight(weightTensor, pack: false)
-    #expect(plain.packed == nil)
+    #expect(plain.packed == nil && plain.tensor != nil)
     let bias = Tensor(shape: [out], values: values.array(out))
-    for rows in [1, 3, 8, 9, 50] {
+    for rows in [1, 3, 8, 9, 50, 200] {
         let x = values.array(rows * inFeatures)
         var a = [Float](repeating: 0, count: rows * out), b = a
         linear(x, rows: rows, weight: packed, bias: bias, into: &a)

@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
         }
         size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         float *x = malloc(m * k * 4), *w = malloc(n * k * 4), *bias = malloc(n * 4);
-        float *packed = malloc(nk_packed_weight_count(n, k) * 4);
+        float *packed = aligned_alloc(64, (nk_packed_weight_count(n, k) * 4 + 63) / 64 * 64);  // as LinearWeight
         float *o1 = malloc(m * n * 4), *o2 = malloc(m * n * 4), *o3 = malloc(m * n * 4);
         for (size_t i = 0; i < m * k; i++) x[i] = rnd();
         for (size_t i = 0; i < n * k; i++) w[i] = rnd();
