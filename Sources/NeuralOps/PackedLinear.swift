@@ -6,9 +6,10 @@ import Dispatch
 /// (out, in) original is dropped (no extra memory): weights are constant, so the packing sgemm would
 /// redo on every call is done here once. Elsewhere it keeps the (out, in) tensor for sgemm.
 ///
-/// Measured one thread here (bench/gemm, GFLOP/s, packed vs OpenBLAS 0.3.21's Zen sgemm on this
-/// AVX2 EPYC): 7 rows 58 vs 22 (the old small-rows kernel: 49-60), 50 rows 73-82 vs 51-66, 77 rows
-/// 81-85 vs 70, 200-1600 rows level (78-84 vs 74-83); so it runs at every row count.
+/// Measured one thread here (bench/gemm, GFLOP/s of thread CPU time, packed vs OpenBLAS 0.3.21's Zen
+/// sgemm on this AVX2 EPYC): 7 rows 57-59 vs 21-22 (the old small-rows kernel: 51-60), 50 rows 73-82
+/// vs 61-68, 77 rows 77-84 vs 63-71, 200-1600 rows level (80-85 vs 76-83); so it runs at every
+/// row count.
 public struct LinearWeight: Sendable {
     public let outFeatures: Int
     public let inFeatures: Int
