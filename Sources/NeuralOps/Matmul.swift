@@ -88,6 +88,28 @@ public func linear(
     }
 }
 
+/// `linear` on a prepared weight: the packed AVX2 kernel when the CPU has it, otherwise the `Tensor`
+/// path (small-rows kernel or sgemm).
+///
+/// - x: (rows, in) with row stride `in` (or `xStride`); bias: (out) or nil; out: (rows, out)
+public func linear(
+    _ x: UnsafePointer<Float>, rows: Int, xStride: Int? = nil,
+    weight: LinearWeight, bias: Tensor?,
+    into out: UnsafeMutablePointer<Float>, accumulate: Bool = false
+) {
+    if let bias {
+        precondition(bias.count == weight.outFeatures,
+                     "linear: bias \(bias.shape) for weight (\(weight.outFeatures), \(weight.inFeatures))")
+    }
+    if let packed = weight.packed {
+        guard rows > 0 else { return }
+        packedLinear(x, rows: rows, xStride: xStride ?? weight.inFeatures, weight: weight, packed: packed,
+                     bias: bias, into: out, accumulate: accumulate)
+    } else if let tensor = weight.tensor {
+        linear(x, rows: rows, xStride: xStride, weight: tensor, bias: bias, into: out, accumulate: accumulate)
+    }
+}
+
 /// One `linear` call's operands. @unchecked Sendable: workers read x and W and write disjoint
 /// column ranges of `out`.
 private struct LinearJob: @unchecked Sendable {

@@ -10,25 +10,25 @@ import NeuralOps
 /// One pre-LN residual block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`.
 struct EncoderLayerWeights: Sendable {
     let layerNorm1Weight, layerNorm1Bias: Tensor  // (width)
-    let qkvWeight: Tensor                          // (3·width, width): q, k, v rows
+    let qkvWeight: LinearWeight                    // (3·width, width): q, k, v rows
     let qkvBias: Tensor                            // (3·width)
-    let outWeight: Tensor                          // (width, width)
+    let outWeight: LinearWeight                    // (width, width)
     let outBias: Tensor                            // (width)
     let layerNorm2Weight, layerNorm2Bias: Tensor  // (width)
-    let fc1Weight: Tensor                          // (mlp, width)
+    let fc1Weight: LinearWeight                    // (mlp, width)
     let fc1Bias: Tensor                            // (mlp)
-    let fc2Weight: Tensor                          // (width, mlp)
+    let fc2Weight: LinearWeight                    // (width, mlp)
     let fc2Bias: Tensor                            // (width)
 }
 
 struct VisionWeights: Sendable {
-    let patchWeight: Tensor         // (width, channels·patch·patch): the conv kernel, flattened
+    let patchWeight: LinearWeight   // (width, channels·patch·patch): the conv kernel, flattened
     let classEmbedding: Tensor      // (width)
     let positionEmbedding: Tensor   // (positions, width)
     let preLayerNormWeight, preLayerNormBias: Tensor
     let layers: [EncoderLayerWeights]
     let postLayerNormWeight, postLayerNormBias: Tensor
-    let projection: Tensor          // (projection, width)
+    let projection: LinearWeight    // (projection, width)
 }
 
 struct TextWeights: Sendable {
@@ -36,7 +36,7 @@ struct TextWeights: Sendable {
     let positionEmbedding: Tensor   // (positions, width)
     let layers: [EncoderLayerWeights]
     let finalLayerNormWeight, finalLayerNormBias: Tensor
-    let projection: Tensor          // (projection, width)
+    let projection: LinearWeight    // (projection, width)
 }
 
 struct CLIPWeights: Sendable {
@@ -88,15 +88,15 @@ extension CLIPWeights {
                 result.append(EncoderLayerWeights(
                     layerNorm1Weight: try file.load("\(l).layer_norm1.weight", shape: [w]),
                     layerNorm1Bias: try file.load("\(l).layer_norm1.bias", shape: [w]),
-                    qkvWeight: concatenateRows([q, k, vv], shape: [3 * w, w]),
+                    qkvWeight: LinearWeight(concatenateRows([q, k, vv], shape: [3 * w, w])),
                     qkvBias: concatenateRows([qb, kb, vb], shape: [3 * w]),
-                    outWeight: try file.load("\(l).self_attn.out_proj.weight", shape: [w, w]),
+                    outWeight: LinearWeight(try file.load("\(l).self_attn.out_proj.weight", shape: [w, w])),
                     outBias: try file.load("\(l).self_attn.out_proj.bias", shape: [w]),
                     layerNorm2Weight: try file.load("\(l).layer_norm2.weight", shape: [w]),
                     layerNorm2Bias: try file.load("\(l).layer_norm2.bias", shape: [w]),
-                    fc1Weight: try file.load("\(l).mlp.fc1.weight", shape: [m, w]),
+                    fc1Weight: LinearWeight(try file.load("\(l).mlp.fc1.weight", shape: [m, w])),
                     fc1Bias: try file.load("\(l).mlp.fc1.bias", shape: [m]),
-                    fc2Weight: try file.load("\(l).mlp.fc2.weight", shape: [w, m]),
+                    fc2Weight: LinearWeight(try file.load("\(l).mlp.fc2.weight", shape: [w, m])),
                     fc2Bias: try file.load("\(l).mlp.fc2.bias", shape: [w])))
             }
             return result
@@ -105,7 +105,7 @@ extension CLIPWeights {
         let patch = try file.load("vision_model.embeddings.patch_embedding.weight",
                                   shape: [vw, v.numChannels, v.patchSize, v.patchSize])
         vision = VisionWeights(
-            patchWeight: reshaped(patch, [vw, patchDim]),
+            patchWeight: LinearWeight(reshaped(patch, [vw, patchDim])),
             classEmbedding: try file.load("vision_model.embeddings.class_embedding", shape: [vw]),
             positionEmbedding: try file.load("vision_model.embeddings.position_embedding.weight", shape: [v.numPositions, vw]),
             preLayerNormWeight: try file.load("vision_model.pre_layrnorm.weight", shape: [vw]),
@@ -113,7 +113,7 @@ extension CLIPWeights {
             layers: try layers("vision_model", v.tower),
             postLayerNormWeight: try file.load("vision_model.post_layernorm.weight", shape: [vw]),
             postLayerNormBias: try file.load("vision_model.post_layernorm.bias", shape: [vw]),
-            projection: try file.load("visual_projection.weight", shape: [p, vw]))
+            projection: LinearWeight(try file.load("visual_projection.weight", shape: [p, vw])))
         text = TextWeights(
             tokenEmbedding: try file.load("text_model.embeddings.token_embedding.weight", shape: [t.vocabSize, tw]),
             positionEmbedding: try file.load("text_model.embeddings.position_embedding.weight",
@@ -121,7 +121,7 @@ extension CLIPWeights {
             layers: try layers("text_model", t.tower),
             finalLayerNormWeight: try file.load("text_model.final_layer_norm.weight", shape: [tw]),
             finalLayerNormBias: try file.load("text_model.final_layer_norm.bias", shape: [tw]),
-            projection: try file.load("text_projection.weight", shape: [p, tw]))
+            projection: LinearWeight(try file.load("text_projection.weight", shape: [p, tw])))
         logitScale = try scalar(file, "logit_scale")
     }
 
@@ -141,15 +141,15 @@ extension CLIPWeights {
                     layerNorm1Weight: try file.load("\(l).ln_1.weight", shape: [w]),
                     layerNorm1Bias: try file.load("\(l).ln_1.bias", shape: [w]),
                     // in_proj_weight is q, k, v stacked by rows: already the fused layout.
-                    qkvWeight: try file.load("\(l).attn.in_proj_weight", shape: [3 * w, w]),
+                    qkvWeight: LinearWeight(try file.load("\(l).attn.in_proj_weight", shape: [3 * w, w])),
                     qkvBias: try file.load("\(l).attn.in_proj_bias", shape: [3 * w]),
-                    outWeight: try file.load("\(l).attn.out_proj.weight", shape: [w, w]),
+                    outWeight: LinearWeight(try file.load("\(l).attn.out_proj.weight", shape: [w, w])),
                     outBias: try file.load("\(l).attn.out_proj.bias", shape: [w]),
                     layerNorm2Weight: try file.load("\(l).ln_2.weight", shape: [w]),
                     layerNorm2Bias: try file.load("\(l).ln_2.bias", shape: [w]),
-                    fc1Weight: try file.load("\(l).mlp.c_fc.weight", shape: [m, w]),
+                    fc1Weight: LinearWeight(try file.load("\(l).mlp.c_fc.weight", shape: [m, w])),
                     fc1Bias: try file.load("\(l).mlp.c_fc.bias", shape: [m]),
-                    fc2Weight: try file.load("\(l).mlp.c_proj.weight", shape: [w, m]),
+                    fc2Weight: LinearWeight(try file.load("\(l).mlp.c_proj.weight", shape: [w, m])),
                     fc2Bias: try file.load("\(l).mlp.c_proj.bias", shape: [w])))
             }
             return result
@@ -157,7 +157,7 @@ extension CLIPWeights {
 
         let patch = try file.load("visual.conv1.weight", shape: [vw, v.numChannels, v.patchSize, v.patchSize])
         vision = VisionWeights(
-            patchWeight: reshaped(patch, [vw, patchDim]),
+            patchWeight: LinearWeight(reshaped(patch, [vw, patchDim])),
             classEmbedding: try file.load("visual.class_embedding", shape: [vw]),
             positionEmbedding: try file.load("visual.positional_embedding", shape: [v.numPositions, vw]),
             preLayerNormWeight: try file.load("visual.ln_pre.weight", shape: [vw]),
@@ -166,14 +166,14 @@ extension CLIPWeights {
             postLayerNormWeight: try file.load("visual.ln_post.weight", shape: [vw]),
             postLayerNormBias: try file.load("visual.ln_post.bias", shape: [vw]),
             // `x @ proj` with proj (width, projection): transpose to the (out, in) layout.
-            projection: transposed(try file.load("visual.proj", shape: [vw, p])))
+            projection: LinearWeight(transposed(try file.load("visual.proj", shape: [vw, p]))))
         text = TextWeights(
             tokenEmbedding: try file.load("token_embedding.weight", shape: [t.vocabSize, tw]),
             positionEmbedding: try file.load("positional_embedding", shape: [t.maxPositionEmbeddings, tw]),
             layers: try layers("", t.tower),
             finalLayerNormWeight: try file.load("ln_final.weight", shape: [tw]),
             finalLayerNormBias: try file.load("ln_final.bias", shape: [tw]),
-            projection: transposed(try file.load("text_projection", shape: [tw, p])))
+            projection: LinearWeight(transposed(try file.load("text_projection", shape: [tw, p]))))
         logitScale = try scalar(file, "logit_scale")
     }
 }

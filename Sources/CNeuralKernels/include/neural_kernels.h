@@ -15,4 +15,24 @@ void nk_small_rows_linear_avx2(const float *x, size_t rows, size_t x_stride,
                                size_t first, size_t last,
                                const float *bias, float *out, bool accumulate);
 
+/// Columns per packed weight panel (the micro-kernel's output tile width).
+#define NK_PANEL 16
+
+/// Floats `nk_pack_weight` writes for a (out_features, in_features) weight: out_features rounded up
+/// to a whole panel, times in_features.
+size_t nk_packed_weight_count(size_t out_features, size_t in_features);
+
+/// Packs w (out_features, in_features), PyTorch's Linear layout, into panels of NK_PANEL output
+/// columns: panel p holds packed[(p·in + k)·16 + c] = w[p·16 + c, k], zero past out_features.
+void nk_pack_weight(const float *w, size_t out_features, size_t in_features, float *packed);
+
+/// out[r, o] (= or +=) dot(x[r, :], w[o, :]) + bias[o] for row_begin <= r < row_end and the output
+/// columns of panels panel_begin..<panel_end, with w packed by nk_pack_weight.
+/// x: row stride x_stride; out: row stride out_stride; bias: (out_features) or NULL.
+/// Call only when nk_has_avx2_fma() is true.
+void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
+                           const float *packed, size_t in_features, size_t out_features,
+                           size_t panel_begin, size_t panel_end,
+                           const float *bias, float *out, size_t out_stride, bool accumulate);
+
 #endif

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import NeuralOps
+
+// MARK: - Packed linear kernel against a plain reference
+
+/// Seeded values in [-1, 1) (SplitMix64), so a failure reproduces.
+private struct SeededValues {
+    var state: UInt64
+
+    mutating func next() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Float(z >> 40) / Float(1 << 23) - 1
+    }
+
+    mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+}
+
+/// One case: rows x (out, in), input row stride `xStride` (≥ in), bias or not, accumulate or not.
+struct PackedCase: CustomTestStringConvertible, Sendable {
+    let rows, out, inFeatures, xStride: Int
+    let bias, accumulate: Bool
+
+    var testDescription: String {
+        "\(rows)x\(out)x\(inFeatures) stride \(xStride)\(bias ? " bias" : "")\(accumulate ? " +=" : "")"
+    }
+}
+
+/// Edge sizes for the 6x16 tiles, the 72-row blocks and the 768-wide K blocks: M = 1, M not a
+/// multiple of 6, M past one and several row blocks; N not a multiple of 16 (and below 16); K not a
+/// multiple of 8, K past one and two K blocks; strided inputs.
+let packedCases: [PackedCase] = [
+    PackedCase(rows: 1, out: 16, inFeatures: 8, xStride: 8, bias: true, accumulate: false),
+    PackedCase(rows: 1, out: 5, inFeatures: 3, xStride: 3, bias: false, accumulate: false),
+    PackedCase(rows: 3, out: 20, inFeatures: 0, xStride: 0, bias: true, accumulate: true),
+    PackedCase(rows: 7, out: 40, inFeatures: 13, xStride: 13, bias: true, accumulate: false),
+    PackedCase(rows: 6, out: 32, inFeatures: 768, xStride: 768, bias: true, accumulate: true),
+    PackedCase(rows: 5, out: 17, inFeatures: 769, xStride: 800, bias: true, accumulate: false),
+    PackedCase(rows: 13, out: 100, inFeatures: 1601, xStride: 1601, bias: false, accumulate: true),
+    PackedCase(rows: 50, out: 768, inFeatures: 96, xStride: 288, bias: true, accumulate: false),
+    PackedCase(rows: 77, out: 33, inFeatures: 600, xStride: 601, bias: true, accumulate: true),
+    PackedCase(rows: 151, out: 64, inFeatures: 31, xStride: 31, bias: true, accumulate: false),
+    PackedCase(rows: 301, out: 48, inFeatures: 70, xStride: 72, bias: true, accumulate: true),
+]
+
+@Test(arguments: packedCases)
+func packedLinearMatchesReference(_ c: PackedCase) throws {
+    try #require(packedLinearAvailable, "this CPU has no AVX2+FMA: the packed kernel is not used")
+    var values = SeededValues(state: UInt64(c.rows * 1_000_003 + c.out * 1009 + c.inFeatures))
+    let x = values.array(c.rows * c.xStride)            // (rows, in) with row stride xStride
+    let w = values.array(c.out * c.inFeatures)          // (out, in)
+    let b = values.array(c.out)
+    let prior = values.array(c.rows * c.out)            // what `out` holds before an accumulate
+    let weight = LinearWeight(Tensor(shape: [c.out, c.inFeatures], values: w))
+    #expect(weight.packed != nil && weight.tensor == nil)
+    let bias = c.bias ? Tensor(shape: [c.out], values: b) : nil
+
+    var y = c.accumulate ? prior : [Float](repeating: .nan, count: c.rows * c.out)
+    linear(x, rows: c.rows, xStride: c.xStride, weight: weight, bias: bias, into: &y, accumulate: c.accumulate)
+
+    // Reference in Double; the bound scales with the sum of the terms' magnitudes (float rounding
+    // of a blocked sum), far below what one wrong or missing term would give.
+    var worst = 0.0
+    for r in 0..<c.rows {
+        for o in 0..<c.out {
+            var sum = 0.0, magnitude = 0.0
+            for i in 0..<c.inFeatures {
+                let term = Double(x[r * c.xStride + i]) * Double(w[o * c.inFeatures + i])
+                sum += term
+                magnitude += abs(term)
+            }
+            if c.bias { sum += Double(b[o]); magnitude += abs(Double(b[o])) }
+            if c.accumulate { sum += Double(prior[r * c.out + o]); magnitude += abs(Double(prior[r * c.out + o])) }
+            let error = abs(Double(y[r * c.out + o]) - sum) / max(magnitude, 1e-30)
+            worst = max(worst, error)
+        }
+    }
+    #expect(worst < 1e-6, "worst error relative to the terms' magnitude: \(worst)")
+}
+
+@Test func packedAndUnpackedWeightsAgree() {
+    // The same layer through the packed kernel and through the Tensor path (small rows and sgemm).
+    var values = SeededValues(state: 42)
+    let out = 70, inFeatures = 45
+    let weightTensor = Tensor(shape: [out, inFeatures], values: values.array(out * inFeatures))
+    let packed = LinearWeight(weightTensor)
+    let plain = LinearWeight(weightTensor, pack: false)
+    #expect(plain.packed == nil && plain.tensor != nil)
+    let bias = Tensor(shape: [out], values: values.array(out))
+    for rows in [1, 3, 8, 9, 50, 200] {
+        let x = values.array(rows * inFeatures)
+        var a = [Float](repeating: 0, count: rows * out), b = a
+        linear(x, rows: rows, weight: packed, bias: bias, into: &a)
+        linear(x, rows: rows, weight: plain, bias: bias, into: &b)
+        #expect(maxError(a, b) < 1e-5, "rows \(rows)")
+    }
+}
