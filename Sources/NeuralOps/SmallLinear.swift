@@ -1,10 +1,5 @@
-import CNeuralKernels
 import Dispatch
 import Foundation
-
-/// Whether `smallRowsLinear` runs the C AVX2+FMA kernel (this Swift code is compiled for baseline
-/// x86-64: SSE2 without FMA; with the C kernel a 7-token query went from ~33 to ~23 ms p50 here).
-let smallRowsUsesAVX2 = nk_has_avx2_fma()
 
 /// Up to this many rows, `linear` uses `smallRowsLinear` instead of sgemm: for a short text (7 rows)
 /// the GEMM is memory-bound on the weights, and OpenBLAS packs (copies) the whole weight matrix per
@@ -13,6 +8,8 @@ public let smallRowsThreshold = 8
 
 /// `out = x · Wᵀ + b` (or `+=` with `accumulate`) for a few rows, streaming each weight row once:
 /// dot products of W's rows with up to 4 input rows at a time, outputs split over one worker per core.
+/// The model reaches it only on CPUs without AVX2+FMA: elsewhere its weights are `LinearWeight`s
+/// packed for the C kernel, which is faster at every row count.
 ///
 /// - x: (rows, in) with row stride `xStride`; weight: (out, in); bias: (out) or nil; out: (rows, out)
 public func smallRowsLinear(
@@ -48,11 +45,6 @@ private struct SmallLinearJob: @unchecked Sendable {
         let chunk = (outFeatures + workers - 1) / workers
         let first = worker * chunk, last = min(outFeatures, first + chunk)
         guard first < last else { return }
-        if smallRowsUsesAVX2 {
-            nk_small_rows_linear_avx2(x, rows, xStride, w, inFeatures, outFeatures, first, last,
-                                      bias, out, accumulate)
-            return
-        }
         for o in first..<last {
             let wRow = w + o * inFeatures
             var tile = 0

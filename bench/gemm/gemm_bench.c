@@ -2,7 +2,7 @@
 // OpenBLAS sgemm on CLIP ViT-B/32's Linear shapes, one thread and two (split as NeuralOps splits).
 // Measures, asserts only that both agree. Build and run (from the repository root):
 //   cc -O2 -pthread -ISources/CNeuralKernels/include bench/gemm/gemm_bench.c \
-//      Sources/CNeuralKernels/packed_linear.c Sources/CNeuralKernels/small_rows_linear.c \
+//      Sources/CNeuralKernels/packed_linear.c Sources/CNeuralKernels/cpu_features.c \
 //      $(pkg-config --cflags --libs openblas) -lm -o /tmp/gemm_bench && /tmp/gemm_bench
 #include <math.h>
 #include <pthread.h>
@@ -111,20 +111,6 @@ int main(int argc, char **argv) {
                 }
             }
         }
-        double small = 0;  // NeuralOps' smallRowsLinear kernel (used up to 8 rows), one thread
-        if (m <= 8) {
-            clock_id = CLOCK_THREAD_CPUTIME_ID;
-            for (int r = 0; r < reps; r++) {
-                double t0 = now();
-                int inner = 0;
-                do {
-                    nk_small_rows_linear_avx2(x, m, k, w, k, n, 0, n, bias, o3, false);
-                    inner++;
-                } while (now() - t0 < 0.05);
-                double t = (now() - t0) / inner;
-                if (small == 0 || t < small) small = t;
-            }
-        }
         double maxdiff = 0;
         for (size_t i = 0; i < m * n; i++) {
             double d = fmax(fabs(o1[i] - o2[i]), fabs(o1[i] - o3[i]));
@@ -136,7 +122,6 @@ int main(int argc, char **argv) {
         printf("%-18s %8.1f %8.1f %8.1f %8.1f %8.1f  maxdiff %.2g\n", name, flop / best[0][0] * 1e-9,
                flop / best[1][0] * 1e-9, flop / best[0][1] * 1e-9, flop / best[1][1] * 1e-9,
                flop / best[2][1] * 1e-9, maxdiff);
-        if (small > 0) printf("%-18s small-rows kernel, one thread: %.1f GFLOP/s\n", name, flop / small * 1e-9);
         free(x); free(w); free(bias); free(packed); free(o1); free(o2); free(o3);
     }
     return 0;

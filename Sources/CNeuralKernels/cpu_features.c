@@ -1,0 +1,16 @@
+// Run-time CPU check for the AVX2+FMA kernels: Swift code in this package is compiled for baseline
+// x86-64 (SSE2, no FMA), so the fast paths are C with per-function target attributes, chosen here.
+#include "neural_kernels.h"
+
+#if defined(__x86_64__)
+
+bool nk_has_avx2_fma(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+#else
+
+bool nk_has_avx2_fma(void) { return false; }
+
+#endif
