@@ -5,6 +5,7 @@
 // attributes, chosen at run time (nk_has_avx2_fma).
 #include "neural_kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +16,18 @@ size_t nk_packed_weight_count(size_t out_features, size_t in_features) {
 }
 
 void nk_pack_weight(const float *w, size_t out_features, size_t in_features, float *packed) {
+    nk_pack_weight_strided(w, in_features, out_features, in_features, packed);
+}
+
+void nk_pack_weight_strided(const float *w, size_t w_stride, size_t out_features, size_t in_features,
+                            float *packed) {
     const size_t panels = (out_features + NK_PANEL - 1) / NK_PANEL;
     for (size_t p = 0; p < panels; p++) {
         float *panel = packed + p * in_features * NK_PANEL;
         for (size_t c = 0; c < NK_PANEL; c++) {
             const size_t o = p * NK_PANEL + c;
             if (o < out_features) {
-                const float *row = w + o * in_features;
+                const float *row = w + o * w_stride;
                 for (size_t k = 0; k < in_features; k++) panel[k * NK_PANEL + c] = row[k];
             } else {
                 for (size_t k = 0; k < in_features; k++) panel[k * NK_PANEL + c] = 0.0f;
@@ -31,7 +37,7 @@ void nk_pack_weight(const float *w, size_t out_features, size_t in_features, flo
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "vector_math.h"
 
 // MARK: - Micro-kernel
 
@@ -49,12 +55,21 @@ enum { MR = 6, KC = 768, MC = 72 };
         c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);                                   \
     }
 #define NK_ROW_STORE(i)                                                               \
-    if (mr > i) store_row(c + (size_t)i * ldc, c##i##0, c##i##1, cols, load_c, bias);
+    if (mr > i) store_row(c + (size_t)i * ldc, c##i##0, c##i##1, cols, load_c, bias, gelu);
 
-/// Writes one 16-wide output row segment: row (=, +=) r0|r1 (+ bias), only `cols` of it.
+/// QuickGELU `x · sigmoid(1.702 x) = x / (1 + exp(-1.702 x))` on 8 lanes.
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256 quick_gelu256(__m256 x) {
+    const __m256 e = nk_exp256(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+/// Writes one 16-wide output row segment: row (=, +=) r0|r1 (+ bias), then QuickGELU when `gelu`
+/// (the last K block of an MLP's first layer: the activation costs no pass of its own over memory);
+/// only `cols` of it.
 __attribute__((target("avx2,fma"), always_inline))
 static inline void store_row(float *row, __m256 r0, __m256 r1, size_t cols, bool load_c,
-                             const float *bias) {
+                             const float *bias, bool gelu) {
     if (cols == NK_PANEL) {
         if (load_c) {
             r0 = _mm256_add_ps(_mm256_loadu_ps(row), r0);
@@ -64,6 +79,10 @@ static inline void store_row(float *row, __m256 r0, __m256 r1, size_t cols, bool
             r0 = _mm256_add_ps(r0, _mm256_loadu_ps(bias));
             r1 = _mm256_add_ps(r1, _mm256_loadu_ps(bias + 8));
         }
+        if (gelu) {
+            r0 = quick_gelu256(r0);
+            r1 = quick_gelu256(r1);
+        }
         _mm256_storeu_ps(row, r0);
         _mm256_storeu_ps(row + 8, r1);
         return;
@@ -72,18 +91,23 @@ static inline void store_row(float *row, __m256 r0, __m256 r1, size_t cols, bool
     _mm256_storeu_ps(tmp, r0);
     _mm256_storeu_ps(tmp + 8, r1);
     for (size_t j = 0; j < cols; j++) {
-        float v = load_c ? row[j] + tmp[j] : tmp[j];
-        if (bias) v += bias[j];
-        row[j] = v;
+        tmp[j] = load_c ? row[j] + tmp[j] : tmp[j];
+        if (bias) tmp[j] += bias[j];
     }
+    if (gelu) {
+        _mm256_storeu_ps(tmp, quick_gelu256(_mm256_loadu_ps(tmp)));
+        _mm256_storeu_ps(tmp + 8, quick_gelu256(_mm256_loadu_ps(tmp + 8)));
+    }
+    for (size_t j = 0; j < cols; j++) row[j] = tmp[j];
 }
 
 /// C[0..<mr, 0..<cols] (= or +=) A[0..<mr, 0..<kc] · B (kc, 16) (+ bias).
 /// a: packed rows, element (i, k) at a[k·MR + i]; b: a packed sub-panel (kc x 16, row-major); c: row stride ldc.
-/// `load_c`: add what C holds (a later K block, or accumulate); `bias`: 16 values or NULL.
+/// `load_c`: add what C holds (a later K block, or accumulate); `bias`: 16 values or NULL; `gelu`:
+/// QuickGELU on the result.
 __attribute__((target("avx2,fma"), always_inline))
 static inline void tile(const int mr, size_t kc, const float *a, const float *b,
-                        float *c, size_t ldc, size_t cols, bool load_c, const float *bias) {
+                        float *c, size_t ldc, size_t cols, bool load_c, const float *bias, bool gelu) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -106,14 +130,14 @@ static inline void tile(const int mr, size_t kc, const float *a, const float *b,
 
 __attribute__((target("avx2,fma")))
 static void tile_any(size_t mr, size_t kc, const float *a, const float *b,
-                     float *c, size_t ldc, size_t cols, bool load_c, const float *bias) {
+                     float *c, size_t ldc, size_t cols, bool load_c, const float *bias, bool gelu) {
     switch (mr) {
-    case 6: tile(6, kc, a, b, c, ldc, cols, load_c, bias); break;
-    case 5: tile(5, kc, a, b, c, ldc, cols, load_c, bias); break;
-    case 4: tile(4, kc, a, b, c, ldc, cols, load_c, bias); break;
-    case 3: tile(3, kc, a, b, c, ldc, cols, load_c, bias); break;
-    case 2: tile(2, kc, a, b, c, ldc, cols, load_c, bias); break;
-    default: tile(1, kc, a, b, c, ldc, cols, load_c, bias); break;
+    case 6: tile(6, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
+    case 5: tile(5, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
+    case 4: tile(4, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
+    case 3: tile(3, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
+    case 2: tile(2, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
+    default: tile(1, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
     }
 }
 
@@ -142,13 +166,15 @@ __attribute__((target("avx2,fma")))
 void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
                            const float *packed, size_t in_features, size_t out_features,
                            size_t panel_begin, size_t panel_end,
-                           const float *bias, float *out, size_t out_stride, bool accumulate) {
+                           const float *bias, float *out, size_t out_stride, bool accumulate,
+                           nk_activation activation) {
     if (row_begin >= row_end || panel_begin >= panel_end) return;
     if (in_features == 0) {  // an empty sum: out (=, +=) bias
         for (size_t r = row_begin; r < row_end; r++) {
             for (size_t o = panel_begin * NK_PANEL; o < out_features && o < panel_end * NK_PANEL; o++) {
                 float *dst = out + r * out_stride + o;
-                *dst = (accumulate ? *dst : 0.0f) + (bias ? bias[o] : 0.0f);
+                const float v = (accumulate ? *dst : 0.0f) + (bias ? bias[o] : 0.0f);
+                *dst = activation == NK_QUICK_GELU ? v / (1.0f + expf(-1.702f * v)) : v;
             }
         }
         return;
@@ -163,6 +189,7 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
     for (size_t k0 = 0; k0 < in_features; k0 += KC) {
         const size_t kc = in_features - k0 < KC ? in_features - k0 : KC;
         const bool first_k = k0 == 0;
+        const bool gelu = activation == NK_QUICK_GELU && k0 + kc == in_features;
         for (size_t m0 = row_begin; m0 < row_end; m0 += MC) {
             const size_t m1 = row_end - m0 < MC ? row_end : m0 + MC;
             pack_rows(x, x_stride, m0, m1, k0, kc, rows);
@@ -175,7 +202,7 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
                 const float *a = rows;
                 for (size_t m = m0; m < m1; m += MR) {
                     const size_t mr = m1 - m < MR ? m1 - m : MR;
-                    tile_any(mr, kc, a, b, out + m * out_stride + col, out_stride, cols, load_c, bias_p);
+                    tile_any(mr, kc, a, b, out + m * out_stride + col, out_stride, cols, load_c, bias_p, gelu);
                     a += MR * kc;
                 }
             }
@@ -189,8 +216,9 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
 void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
                            const float *packed, size_t in_features, size_t out_features,
                            size_t panel_begin, size_t panel_end,
-                           const float *bias, float *out, size_t out_stride, bool accumulate) {
-    (void)x; (void)x_stride; (void)row_begin; (void)row_end; (void)packed; (void)in_features;
+                           const float *bias, float *out, size_t out_stride, bool accumulate,
+                           nk_activation activation) {
+    (void)x; (void)activation; (void)x_stride; (void)row_begin; (void)row_end; (void)packed; (void)in_features;
     (void)out_features; (void)panel_begin; (void)panel_end; (void)bias; (void)out; (void)out_stride;
     (void)accumulate;
     __builtin_trap();

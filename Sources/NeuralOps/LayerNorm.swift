@@ -1,3 +1,5 @@
+import Dispatch
+
 /// LayerNorm over the last dimension: `out = (x - mean) / sqrt(var + eps) · gamma + beta`, with the
 /// biased variance as in `torch.nn.LayerNorm`. Two passes (mean, then centred squares) for accuracy.
 ///
@@ -10,9 +12,35 @@ public func layerNorm(
 ) {
     precondition(gamma.count == width && beta.count == width,
                  "layerNorm: gamma \(gamma.shape) / beta \(beta.shape) for width \(width)")
-    let stride = xStride ?? width
-    let g = gamma.pointer, b = beta.pointer
-    for r in 0..<rows {
+    let job = LayerNormJob(x: x, stride: xStride ?? width, width: width, g: gamma.pointer, b: beta.pointer,
+                           eps: eps, out: out)
+    // Rows split over one worker per core once there is enough of them (a batch of images: 1600 rows);
+    // single-threaded, it leaves the other core idle between two threaded GEMMs.
+    let workers = max(1, min(computeThreads, rows * width / (1 << 16)))
+    if workers == 1 {
+        job.run(rows: 0..<rows)
+    } else {
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            job.run(rows: rows * worker / workers ..< rows * (worker + 1) / workers)
+        }
+    }
+}
+
+/// One `layerNorm` call's operands. @unchecked Sendable: workers read x and write disjoint rows of out.
+private struct LayerNormJob: @unchecked Sendable {
+    let x: UnsafePointer<Float>
+    let stride, width: Int
+    let g, b: UnsafePointer<Float>
+    let eps: Float
+    let out: UnsafeMutablePointer<Float>
+
+    func run(rows: Range<Int>) {
+        for r in rows {
+            normalize(row: r)
+        }
+    }
+
+    private func normalize(row r: Int) {
         let row = x + r * stride
         let dst = out + r * width
         let mean = sum(row, count: width) / Float(width)

@@ -1,3 +1,4 @@
+import CNeuralKernels
 import COpenBLAS
 import Dispatch
 import Foundation
@@ -89,24 +90,32 @@ public func linear(
 }
 
 /// `linear` on a prepared weight: the packed AVX2 kernel when the CPU has it, otherwise the `Tensor`
-/// path (small-rows kernel or sgemm).
+/// path (small-rows kernel or sgemm). With `activation`, `out = activation(x · Wᵀ + b)`: the packed
+/// kernel applies QuickGELU as it stores each tile (no separate pass over the MLP's hidden rows).
 ///
 /// - x: (rows, in) with row stride `in` (or `xStride`); bias: (out) or nil; out: (rows, out)
 public func linear(
     _ x: UnsafePointer<Float>, rows: Int, xStride: Int? = nil,
     weight: LinearWeight, bias: Tensor?,
-    into out: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    into out: UnsafeMutablePointer<Float>, accumulate: Bool = false, activation: Activation? = nil
 ) {
     if let bias {
         precondition(bias.count == weight.outFeatures,
                      "linear: bias \(bias.shape) for weight (\(weight.outFeatures), \(weight.inFeatures))")
     }
+    precondition(!(accumulate && activation != nil), "linear: an activation on an accumulated output")
+    guard rows > 0 else { return }
+    var applied = false
     if let packed = weight.packed {
-        guard rows > 0 else { return }
+        let fused = activation == .quickGELU
         packedLinear(x, rows: rows, xStride: xStride ?? weight.inFeatures, weight: weight, packed: packed,
-                     bias: bias, into: out, accumulate: accumulate)
+                     bias: bias, into: out, accumulate: accumulate, activation: fused ? NK_QUICK_GELU : NK_NONE)
+        applied = fused
     } else if let tensor = weight.tensor {
         linear(x, rows: rows, xStride: xStride, weight: tensor, bias: bias, into: out, accumulate: accumulate)
+    }
+    if let activation, !applied {
+        activation.apply(out, count: rows * weight.outFeatures)
     }
 }
 

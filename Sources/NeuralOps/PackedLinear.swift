@@ -38,14 +38,15 @@ public struct LinearWeight: Sendable {
 /// Whether this CPU runs the packed micro-kernel (AVX2+FMA; the Swift code is baseline x86-64).
 public let packedLinearAvailable = nk_has_avx2_fma()
 
-/// `out = x · Wᵀ + b` (or `+=` with `accumulate`) with the packed kernel, output panels split over
-/// one worker per core when the layer is big enough (at least 2M multiply-adds per worker).
+/// `out = x · Wᵀ + b` (or `+=` with `accumulate`), then `activation` as it is stored, with the packed
+/// kernel, output panels split over one worker per core when the layer is big enough (at least 2M
+/// multiply-adds per worker).
 ///
 /// - x: (rows, in) with row stride `xStride`; bias: (out) or nil; out: (rows, out)
 func packedLinear(
     _ x: UnsafePointer<Float>, rows: Int, xStride: Int,
     weight: LinearWeight, packed: FloatStorage, bias: Tensor?,
-    into out: UnsafeMutablePointer<Float>, accumulate: Bool
+    into out: UnsafeMutablePointer<Float>, accumulate: Bool, activation: nk_activation
 ) {
     let panels = (weight.outFeatures + Int(NK_PANEL) - 1) / Int(NK_PANEL)
     let workers = max(1, min(computeThreads, panels,
@@ -53,7 +54,7 @@ func packedLinear(
     let job = PackedLinearJob(x: x, rows: rows, xStride: xStride, packed: UnsafePointer(packed.base),
                               inFeatures: weight.inFeatures, outFeatures: weight.outFeatures,
                               panels: panels, bias: bias?.pointer, out: out, accumulate: accumulate,
-                              workers: workers)
+                              activation: activation, workers: workers)
     if workers == 1 {
         job.run(worker: 0)
     } else {
@@ -70,12 +71,13 @@ private struct PackedLinearJob: @unchecked Sendable {
     let bias: UnsafePointer<Float>?
     let out: UnsafeMutablePointer<Float>
     let accumulate: Bool
+    let activation: nk_activation
     let workers: Int
 
     func run(worker: Int) {
         let first = panels * worker / workers, last = panels * (worker + 1) / workers
         guard first < last else { return }
         nk_packed_linear_avx2(x, xStride, 0, rows, packed, inFeatures, outFeatures, first, last,
-                              bias, out, outFeatures, accumulate)
+                              bias, out, outFeatures, accumulate, activation)
     }
 }

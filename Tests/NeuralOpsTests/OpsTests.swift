@@ -124,7 +124,8 @@ func attentionMatchesTorch(causal: Bool) throws {
     let fixture = try OpsFixture.load()
     let f = causal ? fixture.attentionCausal : fixture.attention
     let width = f.heads * f.headDim
-    var scores = [Float](repeating: .nan, count: attentionScratchCount(batch: f.batch, heads: f.heads, seq: f.seq))
+    var scores = [Float](repeating: .nan, count: attentionScratchCount(batch: f.batch, heads: f.heads, seq: f.seq,
+                                                                         headDim: f.headDim))
     var y = [Float](repeating: .nan, count: f.batch * f.seq * width)
     f.qkv.withUnsafeBufferPointer { qkv in
         let base = qkv.baseAddress!

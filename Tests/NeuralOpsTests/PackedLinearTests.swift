@@ -5,7 +5,7 @@ import Testing
 // MARK: - Packed linear kernel against a plain reference
 
 /// Seeded values in [-1, 1) (SplitMix64), so a failure reproduces.
-private struct SeededValues {
+struct SeededValues {
     var state: UInt64
 
     mutating func next() -> Float {
@@ -98,4 +98,44 @@ func packedLinearMatchesReference(_ c: PackedCase) throws {
         linear(x, rows: rows, weight: plain, bias: bias, into: &b)
         #expect(maxError(a, b) < 1e-5, "rows \(rows)")
     }
+}
+
+/// QuickGELU fused into the packed kernel's store: applied once, after the whole sum and the bias
+/// (K past one 768-wide block, so applying it per K block would show), on full and partial panels
+/// and tiles, and equal to the unpacked path, which runs the activation as a separate pass.
+@Test(arguments: [(rows: 7, out: 33, inFeatures: 40), (rows: 50, out: 64, inFeatures: 1000),
+                  (rows: 13, out: 100, inFeatures: 1601)])
+func fusedQuickGELUMatchesReference(_ c: (rows: Int, out: Int, inFeatures: Int)) throws {
+    try #require(packedLinearAvailable, "this CPU has no AVX2+FMA: the packed kernel is not used")
+    var values = SeededValues(state: UInt64(c.rows * 7919 + c.inFeatures))
+    let x = values.array(c.rows * c.inFeatures)         // (rows, in)
+    let w = values.array(c.out * c.inFeatures)          // (out, in)
+    let b = values.array(c.out)
+    let weightTensor = Tensor(shape: [c.out, c.inFeatures], values: w)
+    let bias = Tensor(shape: [c.out], values: b)
+    var fused = [Float](repeating: .nan, count: c.rows * c.out), separate = fused
+    linear(x, rows: c.rows, weight: LinearWeight(weightTensor), bias: bias, into: &fused, activation: .quickGELU)
+    linear(x, rows: c.rows, weight: LinearWeight(weightTensor, pack: false), bias: bias, into: &separate,
+           activation: .quickGELU)
+
+    // Both against the Double reference, the bound scaled by the sum of the terms' magnitudes (the
+    // two paths sum in different orders, so at K = 1601 they differ by more than 1e-5 of the value).
+    var worst = 0.0, worstSeparate = 0.0, negatives = 0
+    for r in 0..<c.rows {
+        for o in 0..<c.out {
+            var z = Double(b[o]), magnitude = abs(Double(b[o]))
+            for i in 0..<c.inFeatures {
+                let term = Double(x[r * c.inFeatures + i]) * Double(w[o * c.inFeatures + i])
+                z += term
+                magnitude += abs(term)
+            }
+            if z < 0 { negatives += 1 }
+            let expected = z / (1 + Foundation.exp(-1.702 * z))
+            worst = max(worst, abs(Double(fused[r * c.out + o]) - expected) / max(magnitude, 1))
+            worstSeparate = max(worstSeparate, abs(Double(separate[r * c.out + o]) - expected) / max(magnitude, 1))
+        }
+    }
+    #expect(negatives > 0, "the case must reach the activation's curved part")
+    #expect(worst < 2e-6, "fused: worst error relative to the terms' magnitude: \(worst)")
+    #expect(worstSeparate < 2e-6, "separate pass: worst error relative to the terms' magnitude: \(worstSeparate)")
 }

@@ -39,9 +39,9 @@ static void run(const Job *j) {
         size_t tiles = (j->m + 5) / 6;
         size_t r0 = tiles * j->worker / j->workers * 6, r1 = tiles * (j->worker + 1) / j->workers * 6;
         if (r1 > j->m) r1 = j->m;
-        nk_packed_linear_avx2(j->x, j->k, r0, r1, j->packed, j->k, j->n, 0, panels, j->bias, j->out, j->n, false);
+        nk_packed_linear_avx2(j->x, j->k, r0, r1, j->packed, j->k, j->n, 0, panels, j->bias, j->out, j->n, false, NK_NONE);
     } else if (j->which == 1) {
-        nk_packed_linear_avx2(j->x, j->k, 0, j->m, j->packed, j->k, j->n, p0, p1, j->bias, j->out, j->n, false);
+        nk_packed_linear_avx2(j->x, j->k, 0, j->m, j->packed, j->k, j->n, p0, p1, j->bias, j->out, j->n, false, NK_NONE);
     } else {
         size_t c0 = p0 * 16, c1 = p1 * 16 < j->n ? p1 * 16 : j->n;
         for (size_t r = 0; r < j->m; r++) memcpy(j->out + r * j->n + c0, j->bias + c0, (c1 - c0) * 4);

@@ -27,7 +27,7 @@ struct TransformerEncoder: Sendable {
             + Workspace.rounded(rows * 3 * width)       // qkv
             + Workspace.rounded(rows * width)           // attention output
             + Workspace.rounded(rows * mlpWidth)        // MLP hidden
-            + Workspace.rounded(attentionScratchCount(batch: batch, heads: heads, seq: seq))  // scores
+            + Workspace.rounded(attentionScratchCount(batch: batch, heads: heads, seq: seq, headDim: width / heads))  // scores
     }
 
     /// Runs every block over `x` (batch·seq, width) in place.
@@ -37,7 +37,8 @@ struct TransformerEncoder: Sendable {
         let qkv = workspace.region(rows * 3 * width)      // (rows, 3·width): q | k | v
         let attended = workspace.region(rows * width)     // (rows, width)
         let hidden = workspace.region(rows * mlpWidth)    // (rows, mlp)
-        let scores = workspace.region(attentionScratchCount(batch: batch, heads: heads, seq: seq))  // (seq, seq) per worker
+        let scores = workspace.region(attentionScratchCount(batch: batch, heads: heads, seq: seq,
+                                                            headDim: width / heads))  // (seq, seq) and more per worker
 
         for layer in layers {
             // MARK: x + attn(ln_1(x))
@@ -52,8 +53,8 @@ struct TransformerEncoder: Sendable {
             // MARK: x + mlp(ln_2(x))
             layerNorm(x, rows: rows, width: width, gamma: layer.layerNorm2Weight, beta: layer.layerNorm2Bias,
                       eps: eps, into: normed)
-            linear(normed, rows: rows, weight: layer.fc1Weight, bias: layer.fc1Bias, into: hidden)
-            activation.apply(hidden, count: rows * mlpWidth)
+            linear(normed, rows: rows, weight: layer.fc1Weight, bias: layer.fc1Bias, into: hidden,
+                   activation: activation)
             linear(hidden, rows: rows, weight: layer.fc2Weight, bias: layer.fc2Bias, into: x, accumulate: true)
         }
     }
