@@ -153,3 +153,19 @@ func attentionMatchesTorch(causal: Bool) throws {
     #expect(b - a == 16)
     #expect(Int(bitPattern: a) % 64 == Int(bitPattern: b) % 64)
 }
+
+@Test func borrowedWorkspacesAreReusedOnlyWhenBigEnough() {
+    // The test keeps references so identities stay meaningful. Other tests running meanwhile give back
+    // workspaces of their own, so `first` may be bigger than asked for; sizes are relative to it.
+    let capacity = Workspace.rounded(123_457)
+    let (first, region) = Workspace.borrow(capacity: capacity) { ws in (ws, ws.region(capacity)) }  // filled up
+    let (again, regionAgain) = Workspace.borrow(capacity: capacity) { ws in (ws, ws.region(capacity)) }
+    #expect(again === first && regionAgain == region, "given back, reset, and taken again")
+    // While one is borrowed, a second borrower gets another; a bigger request gets a bigger one.
+    let nested = Workspace.borrow(capacity: capacity) { outer in
+        Workspace.borrow(capacity: capacity) { inner in inner !== outer }
+    }
+    #expect(nested)
+    let bigger = Workspace.borrow(capacity: first.capacity + 16) { $0 }
+    #expect(bigger !== first && bigger.capacity >= first.capacity + 16)
+}

@@ -67,12 +67,16 @@ struct TextTransformer: Sendable {
     /// Sequences of at most `length` ids, each pooled at its own last id; shorter ones are padded
     /// with their last id (causal attention keeps padding out of every earlier row).
     private func embed(_ sequences: [[Int32]], length seq: Int) -> [[Float]] {
+        let batch = sequences.count, width = config.tower.hiddenSize
+        let capacity = Workspace.rounded(batch * seq * width)   // x
+            + Workspace.rounded(batch * width)                  // pooled
+            + Workspace.rounded(batch * projectionDim)          // projected
+            + encoder.scratchCapacity(batch: batch, seq: seq)
+        return Workspace.borrow(capacity: capacity) { embed(sequences, length: seq, workspace: $0) }
+    }
+
+    private func embed(_ sequences: [[Int32]], length seq: Int, workspace: Workspace) -> [[Float]] {
         let batch = sequences.count, width = config.tower.hiddenSize, rows = batch * seq
-        let workspace = Workspace(capacity:
-            Workspace.rounded(rows * width)                 // x
-            + Workspace.rounded(batch * width)              // pooled
-            + Workspace.rounded(batch * projectionDim)      // projected
-            + encoder.scratchCapacity(batch: batch, seq: seq))
 
         // MARK: Token + position embedding
         let x = workspace.region(rows * width)              // (batch·seq, width)

@@ -36,18 +36,22 @@ struct VisionTransformer: Sendable {
     }
 
     private func embedChunk(pixels: UnsafeBufferPointer<Float>, batch: Int) -> [[Float]] {
+        let patchDim = config.numChannels * config.patchSize * config.patchSize
+        let patchesPerImage = config.gridSize * config.gridSize, width = config.tower.hiddenSize
+        let capacity = Workspace.rounded(batch * patchesPerImage * patchDim)   // patches
+            + Workspace.rounded(batch * patchesPerImage * width)               // patch embeddings
+            + Workspace.rounded(batch * config.numPositions * width)           // x
+            + Workspace.rounded(batch * width)                                 // pooled
+            + Workspace.rounded(batch * projectionDim)                         // projected
+            + encoder.scratchCapacity(batch: batch, seq: config.numPositions)
+        return Workspace.borrow(capacity: capacity) { embedChunk(pixels: pixels, batch: batch, workspace: $0) }
+    }
+
+    private func embedChunk(pixels: UnsafeBufferPointer<Float>, batch: Int, workspace: Workspace) -> [[Float]] {
         let channels = config.numChannels, size = config.imageSize, patch = config.patchSize
         let width = config.tower.hiddenSize, grid = config.gridSize, seq = config.numPositions
         let patchDim = channels * patch * patch, patchesPerImage = grid * grid
         let rows = batch * seq
-
-        let workspace = Workspace(capacity:
-            Workspace.rounded(batch * patchesPerImage * patchDim)   // patches
-            + Workspace.rounded(batch * patchesPerImage * width)    // patch embeddings
-            + Workspace.rounded(rows * width)                       // x
-            + Workspace.rounded(batch * width)                      // pooled
-            + Workspace.rounded(batch * projectionDim)              // projected
-            + encoder.scratchCapacity(batch: batch, seq: seq))
 
         // MARK: Patch embedding: conv(kernel = stride = patch, no bias) as one GEMM
         // Row (b, gy, gx) holds the patch's pixels in the kernel's (channel, ky, kx) order.
