@@ -44,7 +44,7 @@ public func multiHeadAttention(
     if job.workers == 1 {
         job.run(worker: 0)
     } else {
-        DispatchQueue.concurrentPerform(iterations: job.workers) { job.run(worker: $0) }
+        parallelFor(job.workers) { job.run(worker: $0) }
     }
 }
 

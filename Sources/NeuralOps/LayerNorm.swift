@@ -20,7 +20,7 @@ public func layerNorm(
     if workers == 1 {
         job.run(rows: 0..<rows)
     } else {
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        parallelFor(workers) { worker in
             job.run(rows: rows * worker / workers ..< rows * (worker + 1) / workers)
         }
     }

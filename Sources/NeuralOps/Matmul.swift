@@ -85,7 +85,7 @@ public func linear(
     if workers == 1 {
         job.run(worker: 0)
     } else {
-        DispatchQueue.concurrentPerform(iterations: workers) { job.run(worker: $0) }
+        parallelFor(workers) { job.run(worker: $0) }
     }
 }
 

@@ -58,7 +58,7 @@ func packedLinear(
     if workers == 1 {
         job.run(worker: 0)
     } else {
-        DispatchQueue.concurrentPerform(iterations: workers) { job.run(worker: $0) }
+        parallelFor(workers) { job.run(worker: $0) }
     }
 }
 

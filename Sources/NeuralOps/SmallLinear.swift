@@ -24,7 +24,7 @@ public func smallRowsLinear(
     if job.workers == 1 {
         job.run(worker: 0)
     } else {
-        DispatchQueue.concurrentPerform(iterations: job.workers) { job.run(worker: $0) }
+        parallelFor(job.workers) { job.run(worker: $0) }
     }
 }
 

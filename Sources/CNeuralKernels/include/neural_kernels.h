@@ -7,6 +7,13 @@
 /// Whether this CPU has AVX2 and FMA (checked at run time: the binary stays baseline x86-64).
 bool nk_has_avx2_fma(void);
 
+/// A spin-wait hint to the CPU (`pause` on x86): lets the sibling hyperthread run and saves power.
+static inline void nk_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /// Columns per packed weight panel (the micro-kernel's output tile width).
 #define NK_PANEL 16
 
