@@ -51,12 +51,12 @@ fetch-model: build
 PYTHON ?= python3
 FIXTURE_MODEL ?= Models/parity-vitb32
 
-# Our engine, then PyTorch and ONNX Runtime, on the same model and 2 threads (DESIGN.md section 4).
+# Our engine against ONNX Runtime and PyTorch on the same model and 2 threads, alternating rounds,
+# medians and ratios as a table (DESIGN.md section 4; bench/peers.py alone adds open_clip).
 bench: setup
 	$(SWIFT) build -c release
 	$(PYTHON) tools/clipfixture.py $(FIXTURE_MODEL)
-	.build/release/clip-server bench --model $(FIXTURE_MODEL)
-	$(PYTHON) bench/peers.py $(FIXTURE_MODEL)
+	$(PYTHON) bench/compare.py $(FIXTURE_MODEL)
 
 # clip-server embed against transformers on the same model (cosine >= 0.9999 images, 0.99999 texts).
 parity: build
