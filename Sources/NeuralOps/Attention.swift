@@ -41,11 +41,7 @@ public func multiHeadAttention(
     let job = AttentionJob(q: q, k: k, v: v, stride: stride, batch: batch, seq: seq, heads: heads,
                            headDim: headDim, causal: causal, scores: scores, out: out,
                            workers: attentionWorkers(batch: batch, heads: heads))
-    if job.workers == 1 {
-        job.run(worker: 0)
-    } else {
-        parallelFor(job.workers) { job.run(worker: $0) }
-    }
+    parallelFor(job.workers) { job.run(worker: $0) }
 }
 
 /// One attention call's operands, shared by its workers. @unchecked Sendable: workers read q, k, v

@@ -5,7 +5,8 @@ import Synchronization
 
 /// Runs `body(0..<iterations)` across the engine's cores and returns when all have run: iteration
 /// work is taken by the calling thread and by `computeThreads - 1` pool threads that stay awake
-/// (spinning) for a short while after each job.
+/// (spinning) for a short while after each job. One iteration (or one core) runs inline on the
+/// caller, so callers pass their worker count as it is.
 ///
 /// Why not `DispatchQueue.concurrentPerform`: a forward pass is a chain of short parallel steps (a
 /// 50-row GEMM on one image takes ~0.3 ms per core, and one image makes 60 such calls), and waking a

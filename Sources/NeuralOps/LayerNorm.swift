@@ -17,12 +17,8 @@ public func layerNorm(
     // Rows split over one worker per core once there is enough of them (a batch of images: 1600 rows);
     // single-threaded, it leaves the other core idle between two threaded GEMMs.
     let workers = max(1, min(computeThreads, rows * width / (1 << 16)))
-    if workers == 1 {
-        job.run(rows: 0..<rows)
-    } else {
-        parallelFor(workers) { worker in
-            job.run(rows: rows * worker / workers ..< rows * (worker + 1) / workers)
-        }
+    parallelFor(workers) { worker in
+        job.run(rows: rows * worker / workers ..< rows * (worker + 1) / workers)
     }
 }
 

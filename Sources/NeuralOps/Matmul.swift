@@ -82,11 +82,7 @@ public func linear(
     let job = LinearJob(x: x, rows: rows, xStride: xStride ?? inFeatures, w: weight.pointer,
                         outFeatures: outFeatures, inFeatures: inFeatures, bias: bias?.pointer,
                         out: out, accumulate: accumulate, blocks: blocks, workers: workers)
-    if workers == 1 {
-        job.run(worker: 0)
-    } else {
-        parallelFor(workers) { job.run(worker: $0) }
-    }
+    parallelFor(workers) { job.run(worker: $0) }
 }
 
 /// `linear` on a prepared weight: the packed AVX2 kernel when the CPU has it, otherwise the `Tensor`

@@ -55,11 +55,7 @@ func packedLinear(
                               inFeatures: weight.inFeatures, outFeatures: weight.outFeatures,
                               panels: panels, bias: bias?.pointer, out: out, accumulate: accumulate,
                               activation: activation, workers: workers)
-    if workers == 1 {
-        job.run(worker: 0)
-    } else {
-        parallelFor(workers) { job.run(worker: $0) }
-    }
+    parallelFor(workers) { job.run(worker: $0) }
 }
 
 /// @unchecked Sendable: workers read x and the panels and write disjoint output columns.

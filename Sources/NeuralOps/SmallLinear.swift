@@ -21,11 +21,7 @@ public func smallRowsLinear(
                              outFeatures: weight.shape[0], inFeatures: weight.shape[1],
                              bias: bias?.pointer, out: out, accumulate: accumulate,
                              workers: max(1, min(computeThreads, weight.shape[0] / 64)))
-    if job.workers == 1 {
-        job.run(worker: 0)
-    } else {
-        parallelFor(job.workers) { job.run(worker: $0) }
-    }
+    parallelFor(job.workers) { job.run(worker: $0) }
 }
 
 /// @unchecked Sendable: workers read x and W and write disjoint output columns.
