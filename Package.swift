@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "clip-server", targets: ["clip-server"]),
         .library(name: "CLIP", targets: ["CLIP"]),
         .library(name: "SearchIndex", targets: ["SearchIndex"]),
+        .library(name: "LibraryStore", targets: ["LibraryStore"]),
+        .library(name: "Ingest", targets: ["Ingest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -20,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev, zlib1g-dev)
@@ -65,28 +69,44 @@ let package = Package(
             name: "CLIP",
             dependencies: ["CImageCodecs", "CZlib", "NeuralOps"]
         ),
-        // The store: SQLite through GRDB, content-addressed originals, the in-memory matrix and top-k.
-        // Stores vectors and bytes; it does not compute embeddings (no CLIP dependency).
+        // Vector search only: the in-memory vectors of one model and exact top-k. No SQL, no files.
         .target(
             name: "SearchIndex",
+            dependencies: ["NeuralOps"]
+        ),
+        // The library's records behind one protocol (`LibraryStore`): SQLite through GRDB with
+        // content-addressed originals on disk. Stores vectors and bytes; computes no embeddings.
+        .target(
+            name: "LibraryStore",
             dependencies: [
-                "NeuralOps",
+                "SearchIndex",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // HTTP routes, limits, error → status mapping, static files, metrics (DESIGN.md 3).
+        // The one way images enter the library: sniff + hash once, dedup, decode, thumbnail, encode
+        // in batches, store. HTTP uploads, `clip-server index` and the demo gallery all use it.
+        .target(
+            name: "Ingest",
+            dependencies: ["CLIP", "LibraryStore"]
+        ),
+        // HTTP only: routes, limits, error → status mapping, static files, metrics, services (DESIGN.md 3).
         .target(
             name: "App",
             dependencies: [
                 "CLIP",
+                "NeuralOps",
                 "SearchIndex",
+                "LibraryStore",
+                "Ingest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -104,17 +124,26 @@ let package = Package(
                 "CLIP",
                 "NeuralOps",
                 "ModelHub",
-                "SearchIndex",
+                "LibraryStore",
+                "Ingest",
                 "App",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Search latency harness (bench/search.sh runs it in release); measures, asserts nothing.
         .executableTarget(
             name: "search-bench",
-            dependencies: ["SearchIndex"],
+            dependencies: ["SearchIndex", "LibraryStore"],
             path: "bench/SearchBench"
+        ),
+        // Stores N random unit vectors in a library, so /search can be timed at 100k rows without
+        // encoding images (bench/search-http.py).
+        .executableTarget(
+            name: "seed-library",
+            dependencies: ["LibraryStore", "NeuralOps"],
+            path: "bench/SeedLibrary"
         ),
 
         // MARK: - Tests
@@ -138,19 +167,28 @@ let package = Package(
         ),
         .testTarget(
             name: "SearchIndexTests",
-            dependencies: ["SearchIndex", "CLIP"]
+            dependencies: ["SearchIndex"]
+        ),
+        .testTarget(
+            name: "LibraryStoreTests",
+            dependencies: ["LibraryStore", "SearchIndex"]
+        ),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest", "LibraryStore", "CLIP"]
         ),
         // Runs the built `clip-server` binary (`swift build` first; `swift test` builds it too).
         .testTarget(
             name: "CLITests",
-            dependencies: ["SearchIndex", "CLIP"]
+            dependencies: ["LibraryStore", "CLIP"]
         ),
         .testTarget(
             name: "AppTests",
             dependencies: [
                 "App",
                 "CLIP",
-                "SearchIndex",
+                "LibraryStore",
+                "Ingest",
                 // Built so PersistenceTests can start the real `clip-server serve` process.
                 "clip-server",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

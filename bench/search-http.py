@@ -4,7 +4,7 @@
 Re-run: swift build -c release && python3 bench/search-http.py [--model Models/clip-vit-base-patch32]
         [--binary .build/release/clip-server] [--sizes 10000,100000] [--requests 300]
 (standard library only). For each size it seeds a fresh database with random unit vectors
-(`clip-server seed-random`, hidden), starts `clip-server serve --port 0` on it, then times
+(the `seed-library` bench helper), starts `clip-server serve --port 0` on it, then times
 sequential keep-alive requests: `GET /search?image_id=...` (search only: no text encoding) and
 `GET /search?q=...` (text encoding + search). Prints one JSON line per size and query kind.
 Timings on a shared machine are noisy; say so when quoting them. Without the real weights,
@@ -29,6 +29,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=os.path.join(root, "Models/clip-vit-base-patch32"))
     parser.add_argument("--binary", default=os.path.join(root, ".build/release/clip-server"))
+    parser.add_argument("--seeder", default=os.path.join(root, ".build/release/seed-library"))
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--k", type=int, default=10)
@@ -43,7 +44,7 @@ def main():
         db = os.path.join(workdir, "index.sqlite")
         try:
             start = time.time()
-            subprocess.run([args.binary, "seed-random", "--db", db, "--count", str(size),
+            subprocess.run([args.seeder, "--db", db, "--count", str(size),
                             "--model-name", model_name, "--dim", str(dim)], check=True, stdout=subprocess.DEVNULL)
             seed_s = time.time() - start
             server = subprocess.Popen([args.binary, "serve", "--model", args.model, "--db", db, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root)

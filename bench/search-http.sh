@@ -4,4 +4,5 @@
 set -e
 cd "$(dirname "$0")/.."
 swift build -c release --product clip-server
+swift build -c release --product seed-library
 exec python3 bench/search-http.py "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Search and indexing figures (issue 5), measured on this machine; nothing is asserted.
-#  1. In-process search latency (ImageIndex.search: one sgemv + a size-k heap) with 10k and 100k
+#  1. In-process search latency (SQLiteLibrary.search: one sgemv + a size-k heap) with 10k and 100k
 #     stored random 512-d unit vectors: p50/p99 ms, and queries/s with two searchers at once.
 #  2. `clip-server index` throughput on a folder of 640x480 JPEGs (decode + thumbnail + preprocess +
 #     encode + store), with the model in $BENCH_MODEL (default: the tiny test model, so the figure

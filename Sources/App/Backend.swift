@@ -1,15 +1,15 @@
 import CLIP
 import Foundation
-import SearchIndex
+import LibraryStore
 import Synchronization
 
-/// What the routes work on: the encoder and the index, both set once loading finished. Until then
+/// What the routes work on: the encoder and the library, set once loading finished. Until then
 /// `/readyz` answers 503 and routes that need them answer 503 `not_ready`, so the HTTP port can open
 /// before a large model is read.
 public final class Backend: Sendable {
     public struct Loaded: Sendable {
         public let encoder: CLIPEncoder
-        public let index: ImageIndex
+        public let store: any LibraryStore
         /// Set when the model is the project's demo model (`demo.json` in its folder).
         public let demo: DemoModel?
     }
@@ -18,20 +18,23 @@ public final class Backend: Sendable {
 
     public init() {}
 
-    public convenience init(encoder: CLIPEncoder, index: ImageIndex, demo: DemoModel? = nil) {
+    public convenience init(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil) {
         self.init()
-        setLoaded(encoder: encoder, index: index, demo: demo)
+        setLoaded(encoder: encoder, store: store, demo: demo)
     }
 
-    public func setLoaded(encoder: CLIPEncoder, index: ImageIndex, demo: DemoModel? = nil) {
-        loaded.withLock { $0 = Loaded(encoder: encoder, index: index, demo: demo) }
+    public func setLoaded(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil) {
+        loaded.withLock { $0 = Loaded(encoder: encoder, store: store, demo: demo) }
     }
 
-    public var isReady: Bool { loaded.withLock { $0 != nil } }
+    public var isReady: Bool { current != nil }
 
-    /// The loaded encoder and index, or 503 `not_ready`.
+    /// The loaded encoder and library, nil while loading.
+    public var current: Loaded? { loaded.withLock { $0 } }
+
+    /// The loaded encoder and library, or 503 `not_ready`.
     func ready() throws(APIError) -> Loaded {
-        guard let value = loaded.withLock({ $0 }) else { throw APIError.notReady }
+        guard let value = current else { throw APIError.notReady }
         return value
     }
 }

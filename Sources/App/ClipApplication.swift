@@ -1,30 +1,38 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
-/// Builds the HTTP server of DESIGN.md 3 around a `Backend`.
+/// Builds the HTTP server of DESIGN.md 3 around a `Backend`; tests build the same router.
 public enum ClipApplication {
-    /// Every route, behind `RequestMiddleware` (request id, errors → JSON, static files, logs, metrics).
+    /// Every route, behind `RequestMiddleware` (request id, errors → JSON, static files, logs,
+    /// metrics); the write routes in a group behind the API key.
     public static func router(backend: Backend, settings: ServerSettings, metrics: ServerMetrics = ServerMetrics()) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestMiddleware(metrics: metrics, staticFiles: settings.publicDirectory.map(StaticFiles.init)))
-        SearchRoutes(backend: backend, settings: settings, metrics: metrics).register(on: router)
-        IndexRoutes(backend: backend, settings: settings, metrics: metrics, inFlight: InFlightUploads()).register(on: router)
-        ImageRoutes(backend: backend, settings: settings, metrics: metrics).register(on: router)
-        ModelRoutes(backend: backend, settings: settings, metrics: metrics).register(on: router)
-        OpsRoutes(backend: backend, settings: settings, metrics: metrics).register(on: router)
+        let images = ImageRoutes(backend: backend, settings: settings, metrics: metrics)
+        router.addRoutes(SearchRoutes(backend: backend, settings: settings, metrics: metrics).endpoints, atPath: "/search")
+        router.addRoutes(images.endpoints, atPath: "/images")
+        router.addRoutes(ModelRoutes(backend: backend, settings: settings, metrics: metrics).endpoints)
+        router.addRoutes(OpsRoutes(backend: backend, settings: settings, metrics: metrics).endpoints)
+
+        let writes = router.group().add(middleware: APIKeyMiddleware(key: settings.apiKey))
+        writes.addRoutes(IndexRoutes(backend: backend, settings: settings, metrics: metrics).endpoints, atPath: "/index")
+        writes.addRoutes(images.writeEndpoints, atPath: "/images")
         return router
     }
 
     /// The application listening on `host:port` (port 0 picks a free one; `onServerRunning` gets
-    /// the bound port).
+    /// the bound port), running `services` beside the server (model loading, the demo gallery).
     public static func application(
         backend: Backend, settings: ServerSettings, host: String, port: Int, logger: Logger,
+        services: [any Service] = [],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
             router: router(backend: backend, settings: settings),
             configuration: .init(address: .hostname(host, port: port), serverName: "clip-server"),
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

@@ -1,10 +1,7 @@
-import CLIP
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
-import SearchIndex
 
 /// The outermost layer of every request: gives it an id (`X-Request-Id`), turns every thrown error
 /// into the JSON error envelope, serves `Public/` for GET paths no route matched, logs one line per
@@ -32,10 +29,12 @@ struct RequestMiddleware: RouterMiddleware {
                 do {
                     response = try staticFiles.response(for: request)
                 } catch {
-                    response = .error(RequestMiddleware.apiError(from: error, request: request, logger: context.logger))
+                    response = try RequestMiddleware.apiError(from: error, request: request, logger: context.logger)
+                        .response(from: request, context: context)
                 }
             } else {
-                response = .error(RequestMiddleware.apiError(from: error, request: request, logger: context.logger))
+                response = try RequestMiddleware.apiError(from: error, request: request, logger: context.logger)
+                    .response(from: request, context: context)
             }
         }
         response.headers[HTTPField.Name("X-Request-Id")!] = context.requestID
@@ -56,26 +55,14 @@ struct RequestMiddleware: RouterMiddleware {
         return value
     }
 
-    // MARK: - Error → HTTP
-
+    /// The error as the client sees it: routes that match nothing are 404 `not_found` naming the
+    /// path; faults the client cannot fix are logged.
     static func apiError(from error: any Error, request: Request, logger: Logger) -> APIError {
-        switch error {
-        case let error as APIError:
-            return error
-        case let error as CLIPError:
-            return APIError.from(error)
-        case let error as SearchIndexError:
-            logger.error("storage error: \(error)")
-            return APIError.from(error)
-        case is NIOTooManyBytesError:
-            return APIError(.contentTooLarge, "body_too_large", "request body is larger than the limit")
-        case let error as HTTPError where error.status == .notFound:
+        if let http = error as? HTTPError, http.status == .notFound {
             return APIError(.notFound, "not_found", "no route for \(request.method.rawValue) \(request.uri.path)")
-        case let error as HTTPError:
-            return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
-        default:
-            logger.error("unexpected error: \(String(reflecting: error))")
-            return APIError(.internalServerError, "internal", "internal error: \(error)")
         }
+        let mapped = APIError(error)
+        if mapped.isServerFault { logger.error("\(request.method.rawValue) \(request.uri.path): \(String(reflecting: error))") }
+        return mapped
     }
 }

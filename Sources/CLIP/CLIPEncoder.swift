@@ -71,10 +71,4 @@ public final class CLIPEncoder: Sendable {
         }
         return embeddings
     }
-
-    /// Decodes JPEG or PNG bytes (EXIF orientation applied) and embeds the image.
-    public func encode(imageBytes: [UInt8], maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(CLIPError) -> [Float] {
-        let image = try ImageDecoder.decode(imageBytes, maxPixels: maxPixels)
-        return encode(images: [image])[0]
-    }
 }

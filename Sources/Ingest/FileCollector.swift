@@ -3,8 +3,8 @@ import Foundation
 /// The files `index PATH...` looks at: each path itself when it is a file, every regular file below
 /// it (recursively, hidden ones skipped) when it is a folder. Absolute, deduplicated, sorted so runs
 /// are repeatable. Paths that do not exist are returned separately, to be reported.
-enum FileCollector {
-    static func collect(_ paths: [String]) -> (files: [String], missing: [String]) {
+public enum FileCollector {
+    public static func collect(_ paths: [String]) -> (files: [String], missing: [String]) {
         var files = Set<String>()
         var missing: [String] = []
         let manager = FileManager.default

@@ -1,76 +1,123 @@
 import CLIP
 import Foundation
-import SearchIndex
+import LibraryStore
+
+/// One image a client sent.
+public struct Upload: Sendable {
+    public let name: String
+    public let bytes: [UInt8]
+
+    public init(name: String, bytes: [UInt8]) {
+        self.name = name
+        self.bytes = bytes
+    }
+}
 
 /// One stored upload as `/index` reports it.
-struct IngestOutcome: Sendable {
-    let image: StoredImage
-    let duplicate: Bool
+public struct UploadOutcome: Sendable {
+    public let image: StoredImage
+    public let duplicate: Bool
 }
 
-/// Adds uploaded image bytes to the index: sha256 first (a known image is never re-encoded), then
-/// decode + encode + thumbnail outside any database transaction, then one `addUpload` that writes
-/// the original, the row, the vector and the thumbnail. Two uploads of the same bytes at once share
-/// one encode (`InFlightUploads`) and the unique sha256 column keeps it to one row regardless.
-struct ImageIngest: Sendable {
-    let loaded: Backend.Loaded
-    let maxPixels: Int
-    let inFlight: InFlightUploads
-    let metrics: ServerMetrics
+/// Uploads into the library: sniff + hash once → known bytes are not decoded or encoded again →
+/// decode + thumbnail on every core → one encoder batch → each stored durably (`addUpload`). Blocking
+/// and CPU-bound: call it off any async executor. Same bytes twice in one call: one row, the second
+/// a duplicate; at once from two calls: the store's unique sha256 keeps it to one row.
+public struct UploadIngest: Sendable {
+    public let encoder: CLIPEncoder
+    public let store: any LibraryStore
+    public let maxPixels: Int
+    /// Told how long each encoder batch took (metrics).
+    public let onEncode: @Sendable (Duration) -> Void
 
-    func ingest(bytes: [UInt8], source: String) async throws -> IngestOutcome {
-        let sha = ContentHash.sha256Hex(bytes)
-        let index = loaded.index
-        // Known bytes with a vector of this model: nothing to encode. (Stored under another model
-        // only, they are encoded and addUpload completes the row.)
-        if let existing = try await offload({ try index.image(sha256: sha) }), index.hasEmbedding(id: existing.id) {
-            return IngestOutcome(image: existing, duplicate: true)
-        }
-        let (outcome, joined) = try await inFlight.run(sha256: sha) {
-            try await store(bytes: bytes, sha256: sha, source: source)
-        }
-        return joined ? IngestOutcome(image: outcome.image, duplicate: true) : outcome
+    public init(encoder: CLIPEncoder, store: any LibraryStore, maxPixels: Int = ImageDecoder.defaultMaxPixels,
+                onEncode: @escaping @Sendable (Duration) -> Void = { _ in }) {
+        self.encoder = encoder
+        self.store = store
+        self.maxPixels = maxPixels
+        self.onEncode = onEncode
     }
 
-    private func store(bytes: [UInt8], sha256: String, source: String) async throws -> IngestOutcome {
-        let encoder = loaded.encoder
-        let index = loaded.index
-        let maxPixels = self.maxPixels
-        let metrics = self.metrics
-        let prepared: (width: Int, height: Int, embedding: [Float], thumbnail: [UInt8]) = try await offload {
-            let image = try decodeImage(bytes, maxPixels: maxPixels, name: source)
-            let start = ContinuousClock.now
-            let embedding = encoder.encode(images: [image])[0]
-            metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
-            return (image.width, image.height, embedding, try Thumbnailer.jpeg(from: image, longSide: 256))
+    /// Images decoded and encoded together.
+    static let decodeBatch = 4
+
+    /// One result per upload, in order.
+    public func ingest(_ uploads: [Upload]) -> [Result<UploadOutcome, IngestError>] {
+        var results = [Result<UploadOutcome, IngestError>?](repeating: nil, count: uploads.count)
+        var firstWithHash: [String: Int] = [:]
+        var repeats: [(index: Int, first: Int)] = []
+        var fresh: [(index: Int, incoming: IncomingImage)] = []
+        for (i, upload) in uploads.enumerated() {
+            let incoming: IncomingImage
+            do {
+                incoming = try IncomingImage(name: upload.name, bytes: upload.bytes)
+            } catch {
+                results[i] = .failure(error)
+                continue
+            }
+            if let first = firstWithHash[incoming.sha256] {
+                repeats.append((i, first))
+                continue
+            }
+            firstWithHash[incoming.sha256] = i
+            do {
+                if let outcome = try storeKnown(incoming) {
+                    results[i] = .success(outcome)
+                } else {
+                    fresh.append((i, incoming))
+                }
+            } catch {
+                results[i] = .failure(error)
+            }
         }
-        // The decoder accepted the bytes, so they sniff as JPEG or PNG.
-        let mime = ImageFormat(sniffing: bytes)?.mimeType ?? "application/octet-stream"
-        let stored = try await offload {
-            try index.addUpload(bytes: bytes, sha256: sha256, source: source, mime: mime,
-                                width: prepared.width, height: prepared.height,
-                                embedding: prepared.embedding, thumbnailJPEG: prepared.thumbnail)
+        // A few at a time: a decoded photo can be hundreds of MB before it is cropped.
+        for start in stride(from: 0, to: fresh.count, by: Self.decodeBatch) {
+            let chunk = fresh[start..<min(start + Self.decodeBatch, fresh.count)]
+            for (i, outcome) in zip(chunk.map(\.index), storeFresh(chunk.map(\.incoming))) { results[i] = outcome }
         }
-        if !stored.duplicate { metrics.imagesIndexed.increment() }
-        metrics.setIndexSize(index.count)
-        return IngestOutcome(image: stored.image, duplicate: stored.duplicate)
+        for (i, first) in repeats {
+            results[i] = results[first]!.map { UploadOutcome(image: $0.image, duplicate: true) }
+        }
+        return results.map { $0! }
     }
-}
 
-/// Uploads being stored right now, by sha256: a second upload of the same bytes waits for the first
-/// and reports it as a duplicate instead of encoding the image again.
-actor InFlightUploads {
-    private var running: [String: Task<IngestOutcome, any Error>] = [:]
-
-    init() {}
-
-    func run(sha256: String, _ work: @escaping @Sendable () async throws -> IngestOutcome) async throws -> (IngestOutcome, joined: Bool) {
-        if let task = running[sha256] {
-            return (try await task.value, true)
+    /// Bytes already stored with this model's vector: a duplicate, given its own copy of the
+    /// original when the row was a file indexed in place only. nil when the bytes must be encoded.
+    private func storeKnown(_ incoming: IncomingImage) throws(IngestError) -> UploadOutcome? {
+        do {
+            guard let existing = try store.image(sha256: incoming.sha256),
+                  let vector = store.vectors.vector(of: existing.id) else { return nil }
+            if existing.storedPath != nil { return UploadOutcome(image: existing, duplicate: true) }
+            let kept = try store.addUpload(NewUpload(
+                original: incoming.original, name: incoming.name, mime: incoming.format.mimeType,
+                width: existing.width, height: existing.height, embedding: vector, thumbnailJPEG: []))
+            return UploadOutcome(image: kept.image, duplicate: true)
+        } catch {
+            throw .store(name: incoming.name, error)
         }
-        let task = Task { try await work() }
-        running[sha256] = task
-        defer { running[sha256] = nil }
-        return (try await task.value, false)
+    }
+
+    private func storeFresh(_ images: [IncomingImage]) -> [Result<UploadOutcome, IngestError>] {
+        guard !images.isEmpty else { return [] }
+        let decoded = ResultSlots.concurrentMap(images.count) { i in
+            Result { () throws(IngestError) in try DecodedImage(images[i], maxPixels: maxPixels) }
+        }
+        let ready = decoded.compactMap { try? $0.get() }
+        let start = ContinuousClock.now
+        var embeddings = encoder.encode(images: ready.map(\.image)).makeIterator()
+        if !ready.isEmpty { onEncode(ContinuousClock.now - start) }
+        return decoded.map { result in result.flatMap { store($0, embedding: embeddings.next()!) } }
+    }
+
+    private func store(_ item: DecodedImage, embedding: [Float]) -> Result<UploadOutcome, IngestError> {
+        let upload = NewUpload(original: item.incoming.original, name: item.incoming.name,
+                               mime: item.incoming.format.mimeType, width: item.image.width,
+                               height: item.image.height, embedding: embedding, thumbnailJPEG: item.thumbnail)
+        do {
+            let stored = try store.addUpload(upload)
+            return .success(UploadOutcome(image: stored.image, duplicate: stored.duplicate))
+        } catch {
+            return .failure(.store(name: item.incoming.name, error))
+        }
     }
 }

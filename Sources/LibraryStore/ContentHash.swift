@@ -15,9 +15,22 @@ public enum ContentHash {
     }
 
     /// True for exactly 64 characters of [0-9a-f]: the only names the originals folder accepts, so
-    /// a caller-supplied hash can never steer a path outside it.
+    /// a hash can never steer a path outside it.
     public static func isValidHex(_ text: String) -> Bool {
         let utf8 = text.utf8
         return utf8.count == 64 && utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+}
+
+/// Bytes with their SHA-256, computed once where the bytes enter (an upload, a file read) and passed
+/// down: the only way to make one is to hash, so a store never sees a hash that does not match.
+public struct HashedBytes: Sendable {
+    public let bytes: [UInt8]
+    /// `ContentHash.sha256Hex(bytes)`.
+    public let sha256: String
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        sha256 = ContentHash.sha256Hex(bytes)
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
-import GRDB
 
-/// One row of `images`: an uploaded original kept under the data folder (`storedPath` set) or a file
-/// indexed in place (`fileMtime` set, `source` its absolute path).
+/// One image of the library. An upload owns a copy of its original (`storedPath` set); a file indexed
+/// in place is tracked at its path (`source`, with `fileMtime` set). One row can be both: an upload of
+/// the same bytes as a file indexed in place keeps its own copy, so the file's removal loses nothing.
 public struct StoredImage: Codable, Sendable, Equatable {
     public let id: Int64
     /// Lowercase hex SHA-256 of the original bytes; unique over the store.
@@ -14,9 +14,10 @@ public struct StoredImage: Codable, Sendable, Equatable {
     public let width: Int
     public let height: Int
     public let byteSize: Int
-    /// Modification time (seconds since 1970) of an indexed file when it was indexed; nil for uploads.
+    /// Modification time (seconds since 1970) of the file at `source` when it was indexed; nil when
+    /// the image is not (or no longer) tracked in place.
     public let fileMtime: Double?
-    /// Where an upload's original lives, relative to the data folder; nil for indexed files.
+    /// Where an upload's own copy lives, relative to the data folder; nil for a file indexed in place only.
     public let storedPath: String?
     public let createdAt: Date
 
@@ -32,23 +33,6 @@ public struct StoredImage: Codable, Sendable, Equatable {
         self.fileMtime = fileMtime
         self.storedPath = storedPath
         self.createdAt = createdAt
-    }
-
-    /// True for an upload (the original is in the data folder), false for a file indexed in place.
-    public var isUpload: Bool { storedPath != nil }
-
-    /// Decodes a `SELECT * FROM images` row.
-    init(row: Row) {
-        id = row["id"]
-        sha256 = row["sha256"]
-        source = row["source"]
-        mime = row["mime"]
-        width = row["width"]
-        height = row["height"]
-        byteSize = row["byte_size"]
-        fileMtime = row["file_mtime"]
-        storedPath = row["stored_path"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
     }
 }
 

@@ -82,29 +82,26 @@ func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     return total
 }
 
-/// Scales `x` in place to unit L2 norm (left as is when its norm is 0).
+/// Scales `x` in place to unit L2 norm (left as is when its norm is 0). The sum of squares is taken
+/// in Double (each square of a Float is exact there), so `v` and `c·v` normalize alike and the
+/// result does not depend on how the sum is split into lanes; an embedding is 512 floats, so the
+/// scalar loop costs nothing beside a tower pass.
 public func l2Normalize(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    var acc = Vec.zero
-    var i = 0
-    while i + 16 <= count {
-        let v = load(x + i)
-        acc += v * v
-        i += 16
-    }
-    var squares = acc.sum()
-    while i < count {
-        squares += x[i] * x[i]
-        i += 1
-    }
+    var squares: Double = 0
+    for i in 0..<count { squares += Double(x[i]) * Double(x[i]) }
     guard squares > 0 else { return }
-    let inverse = 1 / squares.squareRoot()
-    i = 0
-    while i + 16 <= count {
-        store(load(x + i) * inverse, x + i)
-        i += 16
-    }
-    while i < count {
-        x[i] *= inverse
-        i += 1
-    }
+    let inverse = Float(1 / squares.squareRoot())
+    for i in 0..<count { x[i] *= inverse }
+}
+
+/// A unit-length copy of `vector`: the one L2 normalization of the project (the towers' outputs,
+/// stored embeddings, query vectors). nil when it cannot be a direction: all zeros, NaN/infinity, or
+/// values whose squares overflow or underflow a Float (the result is then not unit length).
+public func l2Normalized(_ vector: [Float]) -> [Float]? {
+    guard !vector.isEmpty, vector.allSatisfy(\.isFinite) else { return nil }
+    var copy = vector
+    let count = copy.count
+    copy.withUnsafeMutableBufferPointer { l2Normalize($0.baseAddress!, count: count) }
+    let squares = copy.reduce(Float(0)) { $0 + $1 * $1 }
+    return abs(squares - 1) < 1e-3 ? copy : nil
 }

@@ -56,7 +56,7 @@ struct EmbeddingMatrix {
     /// Exact top-k by cosine: `query` (dim, unit length) against every row with one gemv, then a
     /// size-(offset + k) heap. Returns the hits after `offset`, best first, and how many rows score
     /// ≥ `minScore` (all rows when nil).
-    func search(_ query: [Float], k: Int, offset: Int, minScore: Float?) -> (hits: [TopKSelector.Entry], total: Int) {
+    func search(_ query: [Float], k: Int, offset: Int, minScore: Float?) -> (hits: [ScoredID], total: Int) {
         let rows = ids.count
         guard rows > 0 else { return ([], 0) }
         var scores = [Float](repeating: 0, count: rows)   // (rows)
@@ -78,6 +78,6 @@ struct EmbeddingMatrix {
             selector.offer(id: ids[row], score: score)
         }
         let ranked = selector.sorted()
-        return (offset < ranked.count ? Array(ranked[offset...]) : [], total)
+        return (offset < ranked.count ? ranked[offset...].map { ScoredID(id: $0.id, score: $0.score) } : [], total)
     }
 }

@@ -44,23 +44,13 @@ struct EmbedCommand: ParsableCommand {
         }
         let lines = zip(text, encoder.encode(texts: text)).map { EmbeddingLine(type: "text", input: $0, embedding: $1) }
             + zip(image, encoder.encode(images: decoded)).map { EmbeddingLine(type: "image", input: $0, embedding: $1) }
-        writeStandardOutput(try lines.map { try $0.json() + "\n" }.joined())
+        try printJSONLines(lines)
     }
 }
 
 /// One line of `embed`'s output.
-private struct EmbeddingLine {
+private struct EmbeddingLine: Encodable {
     let type: String
     let input: String
     let embedding: [Float]
-
-    /// Keys in the contract's order (JSONEncoder's order is unspecified); floats in Swift's shortest
-    /// round-trip form, which is valid JSON for the finite values embeddings hold.
-    func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let quotedInput = String(decoding: try encoder.encode(input), as: UTF8.self)
-        let values = embedding.map { "\($0)" }.joined(separator: ",")
-        return #"{"type":"\#(type)","input":\#(quotedInput),"embedding":[\#(values)]}"#
-    }
 }

@@ -1,11 +1,12 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import SearchIndex
+import Ingest
+import LibraryStore
 
 /// `clip-server index --model DIR --db PATH PATH...` (DESIGN.md 3): indexes JPEG/PNG files in place
-/// (folders recursively), skipping unchanged files, recognizing moved ones by content. Progress on
-/// stderr; one JSON summary line on stdout.
+/// (folders recursively) through Ingest's `FolderIndexer`. Progress on stderr; one JSON summary
+/// line on stdout.
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
@@ -41,29 +42,30 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         let encoder: CLIPEncoder
-        let index: ImageIndex
+        let store: SQLiteLibrary
         do {
             encoder = try modelOptions.loadEncoder()
-            index = try storeOptions.openIndex(modelName: encoder.name, dimension: encoder.dimension)
+            store = try storeOptions.openLibrary(modelName: encoder.name, dimension: encoder.dimension)
         } catch {
             exitWithMessage("index", "\(error)")
         }
         let (files, missing) = FileCollector.collect(paths)
-        var summary = IndexSummary()
         let progress = ProgressReporter(total: files.count, label: "index")
-        for path in missing {
-            summary.failed += 1
-            progress.note("clip-server index: \(path): no such file or folder")
-        }
-        let indexer = FolderIndexer(encoder: encoder, index: index, batchSize: batchSize,
-                                    report: { progress.note("clip-server index: \($0)") })
-        indexer.run(files: files, progress: { progress.update(done: $0) }, summary: &summary)
+        let report: @Sendable (String) -> Void = { progress.note("clip-server index: \($0)") }
+        for path in missing { report("\(path): no such file or folder") }
+        let indexer = FolderIndexer(encoder: encoder, store: store, batchSize: batchSize, report: report)
+        var summary = indexer.run(files: files, progress: { progress.update(done: $0) })
+        summary.failed += missing.count
         if !files.isEmpty { progress.finish() }
-        if prune { indexer.prune(summary: &summary) }
-        if reembed { indexer.reembed(summary: &summary) }
-        if !reembed, let lacking = try? index.lackingEmbeddingCount(), lacking > 0 {
-            progress.note("clip-server index: \(lacking) stored images have no \(encoder.name) embedding (run `index --reembed`)")
+        let maintenance = LibraryMaintenance(store: store, report: report)
+        if prune { summary.pruned = maintenance.prune() }
+        if reembed {
+            let (reembedded, failed) = maintenance.reembed(encoder: encoder, batchSize: batchSize)
+            summary.reembedded = reembedded
+            summary.failed += failed
+        } else if let lacking = try? store.lackingEmbeddingCount(), lacking > 0 {
+            report("\(lacking) stored images have no \(encoder.name) embedding (run `index --reembed`)")
         }
-        writeStandardOutput(summary.json + "\n")
+        try printJSONLines([summary])
     }
 }

@@ -31,7 +31,20 @@ func exitWithMessage(_ command: String, _ message: String) -> Never {
     Foundation.exit(ExitCode.failure.rawValue)
 }
 
-/// Writes `text` to stdout in one call (JSON lines are built whole, then written).
+/// Writes `text` to stdout in one call.
 func writeStandardOutput(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Each value as one line of JSON on stdout (DESIGN.md 3), keys sorted so lines are stable to diff,
+/// written in one call.
+func printJSONLines(_ values: [some Encodable]) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var output = Data()
+    for value in values {
+        output.append(try encoder.encode(value))
+        output.append(UInt8(ascii: "\n"))
+    }
+    FileHandle.standardOutput.write(output)
 }

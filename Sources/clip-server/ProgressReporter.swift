@@ -39,7 +39,7 @@ final class ProgressReporter: @unchecked Sendable {
         } else {
             // One line per ~10% (and at the end), never per file.
             let step = max(1, total / 10)
-            guard force || done - lastLineDone >= step || done == total else { return }
+            guard force || done - lastLineDone >= step || (done == total && done != lastLineDone) else { return }
             lastLineDone = done
             let line = "\(label): \(done)/\(total) files, " + String(format: "%.1f files/s", rate) + ", ETA \(Self.clock(eta))\n"
             FileHandle.standardError.write(Data(line.utf8))

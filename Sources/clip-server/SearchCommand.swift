@@ -1,7 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
-import SearchIndex
+import LibraryStore
 
 /// `clip-server search --model DIR --db PATH "text" [-k 10] [--json]` (DESIGN.md 3): the best matches
 /// for a text, as a table (rank, score, id, source) or one JSON object per line.
@@ -29,28 +29,24 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         let encoder: CLIPEncoder
-        let index: ImageIndex
+        let store: SQLiteLibrary
         do {
             encoder = try modelOptions.loadEncoder()
-            index = try storeOptions.openIndex(modelName: encoder.name, dimension: encoder.dimension)
+            store = try storeOptions.openLibrary(modelName: encoder.name, dimension: encoder.dimension)
         } catch {
             exitWithMessage("search", "\(error)")
         }
         let query = encoder.encode(texts: [text])[0]
         let hits: [SearchHit]
         do {
-            hits = try index.search(query, k: k).hits
+            hits = try store.search(query, k: k).hits
         } catch {
             exitWithMessage("search", "\(error)")
         }
         if json {
-            let quoter = JSONEncoder()
-            quoter.outputFormatting = [.withoutEscapingSlashes]
-            let lines = try hits.enumerated().map { rank, hit in
-                let source = String(decoding: try quoter.encode(hit.image.source), as: UTF8.self)
-                return #"{"rank":\#(rank + 1),"score":\#(hit.score),"id":\#(hit.image.id),"source":\#(source)}"#
-            }
-            writeStandardOutput(lines.map { $0 + "\n" }.joined())
+            try printJSONLines(hits.enumerated().map { rank, hit in
+                Line(rank: rank + 1, score: hit.score, id: hit.image.id, source: hit.image.source)
+            })
             return
         }
         var table = "rank   score      id  source\n"
@@ -59,5 +55,13 @@ struct SearchCommand: ParsableCommand {
         }
         if hits.isEmpty { table += "(no images indexed for model \(encoder.name))\n" }
         writeStandardOutput(table)
+    }
+
+    /// One result of `--json`.
+    struct Line: Encodable {
+        let rank: Int
+        let score: Float
+        let id: Int64
+        let source: String
     }
 }

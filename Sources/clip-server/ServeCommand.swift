@@ -3,13 +3,13 @@ import ArgumentParser
 import CLIP
 import Foundation
 import Logging
-import SearchIndex
 
 /// `clip-server serve`: the HTTP API of DESIGN.md 3. The port opens at once (`/healthz` answers,
 /// `/readyz` says 503) while the model and the index load; SIGTERM/SIGINT shut it down gracefully
 /// (in-flight requests finish). Prints one JSON line `{"listening":"http://HOST:PORT"}` on stdout
-/// once bound, so scripts using `--port 0` learn the port. With the demo model (a `demo.json` in the
-/// model folder) it warns that the demo is in use and indexes its gallery on first start (`DemoGallery`).
+/// once bound, so scripts using `--port 0` learn the port. The model loads in `ModelLoadingService`;
+/// with the demo model (a `demo.json` in the model folder) it warns that the demo is in use and
+/// the service indexes its gallery on first start.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -54,43 +54,31 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let backend = Backend()
-        let app = ClipApplication.application(
-            backend: backend, settings: settings, host: host, port: port, logger: logger,
-            onServerRunning: { [host] port in
-                FileHandle.standardOutput.write(Data("{\"listening\":\"http://\(host):\(port)\"}\n".utf8))
-            })
         let (modelOptions, store) = (self.modelOptions, self.store)
         let demo = DemoModel.detect(modelDirectory: modelOptions.directory)
         if let problem = demo?.problem { logger.warning("demo model: \(problem); using defaults") }
-        let loadLogger = logger
-        // Loading runs beside the server; a model or database that cannot be opened ends the
-        // process with its message (there is nothing useful to serve without them).
-        Task.detached {
-            do {
-                let start = ContinuousClock.now
-                let encoder = try modelOptions.loadEncoder()
-                let index = try store.openIndex(modelName: encoder.name, dimension: encoder.dimension)
-                // Originals of uploads a crash interrupted before their row committed.
-                let orphans = try index.removeOrphanedOriginals()
-                if !orphans.isEmpty { loadLogger.info("removed \(orphans.count) orphaned original(s) of interrupted uploads") }
-                // The demo model (demo.json in its folder): decided before ready, indexed after.
-                let gallery = demo.map { DemoGallery(demo: $0, encoder: encoder, index: index,
-                                                     databaseURL: store.databaseURL, logger: loadLogger) }
-                let indexGallery = gallery?.shouldIndex() ?? false
-                backend.setLoaded(encoder: encoder, index: index, demo: demo)
-                loadLogger.info("ready: model \(encoder.name) (\(encoder.dimension) dims), \(index.count) images in \(store.databaseURL.path), loaded in \(ContinuousClock.now - start)")
-                if let demo {
-                    loadLogger.warning("demo model in use (\(modelOptions.directory.path)), trained on synthetic shapes: \(demo.note)")
-                }
-                if let gallery, indexGallery {
-                    // Encoding is CPU-bound: a Dispatch thread, not the cooperative pool serving requests.
-                    DispatchQueue.global(qos: .utility).async { gallery.run() }
-                }
-            } catch {
-                exitWithMessage("serve", "\(error)")
-            }
+        let gallery = demo.map { DemoGallery(demo: $0, databaseURL: store.databaseURL, logger: logger) }
+        let loader = ModelLoadingService(backend: backend, demo: demo, gallery: gallery, location: store.databaseURL.path,
+                                         logger: logger) {
+            let encoder = try modelOptions.loadEncoder()
+            return (encoder, try store.openLibrary(modelName: encoder.name, dimension: encoder.dimension))
         }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        let app = ClipApplication.application(
+            backend: backend, settings: settings, host: host, port: port, logger: logger, services: [loader],
+            onServerRunning: { [host] port in
+                try? printJSONLines([Listening(listening: "http://\(host):\(port)")])
+            })
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            // A model or database that cannot be opened ends the server (ModelLoadingService).
+            exitWithMessage("serve", "\(error)")
+        }
+    }
+
+    /// The line printed once the port is bound.
+    struct Listening: Encodable {
+        let listening: String
     }
 
     /// `--public`, else `./Public`, else `Public` beside the executable; nil when none exists.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import SearchIndex
+import LibraryStore
 
-/// `--db PATH`, shared by the commands that open the index: falls back to `$CLIP_DB`, then
+/// `--db PATH`, shared by the commands that open the library: falls back to `$CLIP_DB`, then
 /// `data/index.sqlite` (DESIGN.md 3). The data folder (uploaded originals) is the database's folder.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "SQLite database (default: $CLIP_DB, then data/index.sqlite); uploads are kept beside it.")
@@ -14,11 +14,9 @@ struct StoreOptions: ParsableArguments {
         URL(fileURLWithPath: db ?? ProcessInfo.processInfo.environment["CLIP_DB"] ?? Self.defaultDatabase).standardizedFileURL
     }
 
-    var dataDirectory: URL { databaseURL.deletingLastPathComponent() }
-
-    /// Opens the index for `modelName`'s vectors.
-    func openIndex(modelName: String, dimension: Int) throws(SearchIndexError) -> ImageIndex {
-        try ImageIndex(databasePath: databaseURL.path, dataDirectory: dataDirectory,
-                       modelName: modelName, dimension: dimension)
+    /// Opens the library for `modelName`'s vectors.
+    func openLibrary(modelName: String, dimension: Int) throws(LibraryStoreError) -> SQLiteLibrary {
+        try SQLiteLibrary(databasePath: databaseURL.path, dataDirectory: databaseURL.deletingLastPathComponent(),
+                          modelName: modelName, dimension: dimension)
     }
 }

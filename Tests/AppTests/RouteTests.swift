@@ -259,7 +259,7 @@ import Testing
                 #expect(abs(dot(vector, vector) - 1) < 1e-4)
             }
             #expect(texts[0] == encoder.encode(texts: ["a cat"])[0])
-            #expect(images[0] == (try encoder.encode(imageBytes: bytes)))
+            #expect(images[0] == encoder.encode(images: [try ImageDecoder.decode(bytes)])[0])
             let textsOnly = try await client.json(.post, "/embed", ["texts": ["x"]]).object()
             #expect((textsOnly["image_embeddings"] as? [Any])?.isEmpty == true)
         }
@@ -328,7 +328,7 @@ import Testing
             #expect(Set(entries.compactMap { ($0["id"] as? NSNumber)?.int64Value }).count == 1)
             #expect(entries.filter { $0["duplicate"] as? Bool == false }.count == 1)
             #expect(try await client.execute(uri: "/images", method: .get).object()["total"] as? Int == 1)
-            #expect(index.count == 1)
+            #expect(index.vectors.count == 1)
         }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import SearchIndex
+import LibraryStore
 import Testing
 
 // MARK: - Fixtures
@@ -75,7 +75,7 @@ enum Fixtures {
 
 struct TestServer {
     let backend: Backend
-    let index: ImageIndex
+    let index: SQLiteLibrary
     let directory: URL
     let router: Router<AppRequestContext>
 
@@ -83,10 +83,10 @@ struct TestServer {
          demo: DemoModel? = nil) throws {
         directory = try Fixtures.temporaryDirectory()
         let encoder = Fixtures.encoder
-        index = try ImageIndex(databasePath: directory.appendingPathComponent("index.sqlite").path,
+        index = try SQLiteLibrary(databasePath: directory.appendingPathComponent("index.sqlite").path,
                                dataDirectory: directory, modelName: encoder.name, dimension: encoder.dimension)
         backend = Backend()
-        if loaded { backend.setLoaded(encoder: encoder, index: index, demo: demo) }
+        if loaded { backend.setLoaded(encoder: encoder, store: index, demo: demo) }
         router = ClipApplication.router(backend: backend, settings: settings)
     }
 

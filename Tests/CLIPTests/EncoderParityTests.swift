@@ -38,7 +38,7 @@ struct EncoderParityTests {
         }
         // Through the bytes entry point as well (one image at a time).
         let first = try Data(contentsOf: Self.imagesFolder.appendingPathComponent(names[0]))
-        #expect(cosine(try encoder.encode(imageBytes: [UInt8](first)), expected.images[names[0]]!) >= 0.9999)
+        #expect(cosine(encoder.encode(images: [try ImageDecoder.decode([UInt8](first))])[0], expected.images[names[0]]!) >= 0.9999)
     }
 
     @Test func textsMatchTransformers() throws {

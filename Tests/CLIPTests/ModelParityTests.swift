@@ -100,9 +100,9 @@ func embeddingsAreUnitLengthAndLogitScaleMatches(directory: URL) throws {
     let inferred = try CLIPModel(directory: directory).config
 
     var stated = try CLIPConfig(contentsOf: ModelFixtures.openCLIPF32.appendingPathComponent("config.json"))
-    #expect(stated.text.tower.hiddenAct == "gelu")
-    stated.text.tower.hiddenAct = "quick_gelu"
-    stated.vision.tower.hiddenAct = "quick_gelu"
+    #expect(stated.text.tower.hiddenAct == .gelu)
+    stated.text.tower.hiddenAct = .quickGELU
+    stated.vision.tower.hiddenAct = .quickGELU
     #expect(inferred == stated)
 }
 

@@ -188,7 +188,7 @@ func nonIntegerOrNegativeShapeIsCorrupt(shape: [Double]) throws {
 @Test func configDefaultsAreViTB32() throws {
     #expect(try CLIPConfig(json: Data("{}".utf8)) == CLIPConfig.base)
     let partial = try CLIPConfig(json: Data(#"{"text_config": {"hidden_act": "gelu", "eos_token_id": 2}, "vision_config": {"image_size": [336, 336], "patch_size": 14}}"#.utf8))
-    #expect(partial.text.tower.hiddenAct == "gelu" && partial.text.eosTokenId == 2)
+    #expect(partial.text.tower.hiddenAct == .gelu && partial.text.eosTokenId == 2)
     #expect(partial.vision.imageSize == 336 && partial.vision.patchSize == 14 && partial.vision.numPositions == 577)
     #expect(partial.vision.tower == CLIPConfig.base.vision.tower)
 }

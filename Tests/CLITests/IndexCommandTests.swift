@@ -1,6 +1,6 @@
 import CLIP
 import Foundation
-import SearchIndex
+import LibraryStore
 import Testing
 
 /// `clip-server index` and `search` run as the built binary (`swift build` makes it; `swift test`
@@ -91,9 +91,9 @@ struct IndexCommandTests {
         return try JSONDecoder().decode([String: Int].self, from: Data(line.utf8))
     }
 
-    static func openIndex(_ workspace: Workspace) throws -> ImageIndex {
+    static func openIndex(_ workspace: Workspace) throws -> SQLiteLibrary {
         let model = try CLIPModel(directory: tinyModel)
-        return try ImageIndex(databasePath: workspace.database.path, dataDirectory: workspace.database.deletingLastPathComponent(),
+        return try SQLiteLibrary(databasePath: workspace.database.path, dataDirectory: workspace.database.deletingLastPathComponent(),
                               modelName: model.name, dimension: model.config.projectionDim)
     }
 
@@ -114,7 +114,7 @@ struct IndexCommandTests {
         var ids: [String: Int64] = [:]
         do {
             let index = try Self.openIndex(workspace)
-            #expect(index.count == 6)
+            #expect(index.vectors.count == 6)
             for name in Self.imageNames {
                 let image = try #require(try index.indexedFile(path: workspace.path(of: name)), "\(name) not indexed")
                 ids[name] = image.id
@@ -139,7 +139,7 @@ struct IndexCommandTests {
             #expect(embed.status == 0, "stderr: \(embed.stderr)")
             struct Line: Decodable { let embedding: [Float] }
             let expected = try JSONDecoder().decode(Line.self, from: Data(embed.stdout.utf8)).embedding
-            let stored = try #require(index.embedding(id: ids[name]!))
+            let stored = try #require(index.vectors.vector(of: ids[name]!))
             #expect(stored.count == expected.count)
             for (a, b) in zip(stored, expected) { #expect(abs(a - b) < 1e-5) }
         }
@@ -155,19 +155,19 @@ struct IndexCommandTests {
         try FileManager.default.moveItem(atPath: workspace.path(of: movedName), toPath: newPath)
         let removedName = Self.imageNames[2]
         try FileManager.default.removeItem(atPath: workspace.path(of: removedName))
-        let embeddingBefore = try Self.openIndex(workspace).embedding(id: ids[movedName]!)
+        let embeddingBefore = try Self.openIndex(workspace).vectors.vector(of: ids[movedName]!)
         let third = try Self.run(["index", "--prune", "photos"], in: workspace.root)
         #expect(try Self.summary(third) == ["indexed": 0, "skipped": 4, "moved": 1, "failed": 1, "pruned": 1,
                                             "not_images": 1, "reembedded": 0])
         let index = try Self.openIndex(workspace)
-        #expect(index.count == 5)
+        #expect(index.vectors.count == 5)
         let moved = try #require(try index.indexedFile(path: newPath))
         #expect(moved.id == ids[movedName])
-        #expect(index.embedding(id: moved.id) == embeddingBefore)
+        #expect(index.vectors.vector(of: moved.id) == embeddingBefore)
         #expect(try index.indexedFile(path: workspace.path(of: movedName)) == nil)
         #expect(try index.image(id: ids[removedName]!) == nil)
 
-        // search --json: k lines, best first, the same ranking as ImageIndex.search on `embed --text`.
+        // search --json: k lines, best first, the same ranking as the library's search on `embed --text`.
         let search = try Self.run(["search", "a red square", "-k", "3", "--json"], in: workspace.root)
         #expect(search.status == 0, "stderr: \(search.stderr)")
         struct Hit: Decodable { let rank: Int; let score: Float; let id: Int64; let source: String }

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-@testable import SearchIndex
+@testable import LibraryStore
+import SearchIndex
 
-@Suite("ImageIndex store")
-struct ImageIndexTests {
+@Suite("SQLite library store")
+struct SQLiteLibraryTests {
     // MARK: - Inserts and duplicates
 
     @Test func uploadStoresRowOriginalEmbeddingAndThumbnail() throws {
@@ -81,21 +82,18 @@ struct ImageIndexTests {
         defer { store.cleanup() }
         let index = try store.open(dimension: 8)
         let bytes = fakeImageBytes(3)
-        #expect(throws: SearchIndexError.dimensionMismatch(what: "embedding of x.jpg", expected: 8, actual: 3)) {
+        #expect(throws: LibraryStoreError.vector(.dimensionMismatch(what: "embedding of x.jpg", expected: 8, actual: 3))) {
             try index.upload(bytes, [1, 2, 3], name: "x.jpg")
         }
-        #expect(throws: SearchIndexError.self) {
-            try index.addUpload(bytes: bytes, sha256: String(repeating: "0", count: 64), source: "x", mime: "image/jpeg",
-                                width: 1, height: 1, embedding: [Float](repeating: 1, count: 8), thumbnailJPEG: [])
+        // A hash that could steer a path is refused for files in place (uploads hash their own bytes).
+        #expect(throws: LibraryStoreError.self) {
+            try index.indexFiles([FileEntry(path: "/x.jpg", sha256: "../../etc/passwd", mime: "image/jpeg", width: 1, height: 1,
+                                            byteSize: 1, mtime: 1, embedding: [Float](repeating: 1, count: 8), thumbnailJPEG: [])])
         }
-        #expect(throws: SearchIndexError.self) {
-            try index.addUpload(bytes: bytes, sha256: "../../etc/passwd", source: "x", mime: "image/jpeg",
-                                width: 1, height: 1, embedding: [Float](repeating: 1, count: 8), thumbnailJPEG: [])
-        }
-        #expect(throws: SearchIndexError.invalidEmbedding("embedding of z.jpg is all zeros")) {
+        #expect(throws: LibraryStoreError.vector(.invalidEmbedding("embedding of z.jpg is all zeros or holds NaN or infinity"))) {
             try index.upload(bytes, [Float](repeating: 0, count: 8), name: "z.jpg")
         }
-        #expect(throws: SearchIndexError.dimensionMismatch(what: "query", expected: 8, actual: 4)) {
+        #expect(throws: LibraryStoreError.vector(.dimensionMismatch(what: "query", expected: 8, actual: 4))) {
             try index.search([1, 2, 3, 4], k: 1)
         }
         #expect(try index.list(offset: 0, limit: 10).total == 0)
@@ -150,7 +148,7 @@ struct ImageIndexTests {
         #expect(page2.images.map(\.id) == Array(newestFirst[3..<6]))
         #expect(page3.images.map(\.id) == [newestFirst[6]])
         #expect(try index.list(offset: 10, limit: 3).images.isEmpty)
-        #expect(throws: SearchIndexError.self) { try index.list(offset: -1, limit: 3) }
+        #expect(throws: LibraryStoreError.self) { try index.list(offset: -1, limit: 3) }
     }
 
     @Test func orphanedOriginalsAreSweptButNotLiveOnes() throws {
@@ -234,7 +232,7 @@ struct ImageIndexTests {
         #expect(try index.search(tie, k: 0).hits.isEmpty)
         #expect(try index.search(tie, k: 1000).hits.count == vectors.count)
         #expect(try index.search(tie, k: 10, offset: 5000).hits.isEmpty)
-        #expect(throws: SearchIndexError.self) { try index.search(tie, k: -1) }
+        #expect(throws: LibraryStoreError.self) { try index.search(tie, k: -1) }
     }
 
     @Test func searchOfEmptyIndex() throws {
@@ -258,7 +256,7 @@ struct ImageIndexTests {
         #expect(indexB.count == 0)
         #expect(try indexB.search([1, 0, 0, 0], k: 10).hits.isEmpty)
         #expect(try indexB.lackingEmbeddingCount() == 3)
-        #expect(try indexB.imagesLackingEmbedding(limit: 10).map(\.id) == a.map(\.id))
+        #expect(try indexB.imagesLackingEmbedding(afterID: 0, limit: 10).map(\.id) == a.map(\.id))
         // Re-embedding for model-b: the same upload again fills in its vector.
         let again = try indexB.upload(fakeImageBytes(0), [0, 0, 1, 0])
         #expect(again.duplicate && again.image.id == a[0].id)
@@ -266,11 +264,12 @@ struct ImageIndexTests {
         #expect(indexB.count == 2)
         #expect(try indexB.lackingEmbeddingCount() == 1)
         #expect(try indexB.search([0, 1, 0, 0], k: 1).hits.first?.image.id == a[1].id)
-        #expect(throws: SearchIndexError.unknownImage(id: 999)) { try indexB.setEmbedding(id: 999, embedding: [1, 0, 0, 0]) }
+        #expect(throws: LibraryStoreError.unknownImage(id: 999)) { try indexB.setEmbedding(id: 999, embedding: [1, 0, 0, 0]) }
         // model-a is untouched.
         let reopenedA = try store.open(model: "model-a", dimension: 8)
         #expect(reopenedA.count == 3)
-        #expect(try reopenedA.embeddingCountsByModel() == ["model-a": 3, "model-b": 2])
+        #expect(try reopenedA.lackingEmbeddingCount() == 0)
+        #expect(try store.open(model: "model-b", dimension: 4).count == 2)
     }
 
     @Test func reopeningGivesSameIdsAndResults() throws {
@@ -310,21 +309,9 @@ struct ImageIndexTests {
             let index = try store.open(model: "m", dimension: 8)
             id = try index.upload(fakeImageBytes(1), [Float](repeating: 1, count: 8)).image.id
         }
-        #expect(throws: SearchIndexError.dimensionMismatch(what: "stored embedding of image \(id) for model m", expected: 4, actual: 8)) {
+        #expect(throws: LibraryStoreError.vector(.dimensionMismatch(what: "stored embedding of image \(id) for model m", expected: 4, actual: 8))) {
             try store.open(model: "m", dimension: 4)
         }
-    }
-
-    @Test func reloadPicksUpAnotherWriter() throws {
-        let store = try TempStore()
-        defer { store.cleanup() }
-        let server = try store.open()
-        let cli = try store.open()
-        let added = try cli.upload(fakeImageBytes(1), [0, 0, 0, 0, 0, 0, 0, 1]).image
-        #expect(server.count == 0)
-        try server.reload()
-        #expect(server.count == 1)
-        #expect(try server.search([0, 0, 0, 0, 0, 0, 0, 1], k: 1).hits.first?.image.id == added.id)
     }
 
     // MARK: - Files indexed in place
@@ -360,9 +347,9 @@ struct ImageIndexTests {
 
         // The original goes away: a move. Same id, same embedding, new source and mtime.
         try FileManager.default.removeItem(atPath: oldPath)
-        let moved = try index.addFile(path: newPath, sha256: sha, mime: "image/jpeg", width: 4, height: 3,
+        let moved = try index.indexFile(path: newPath, sha256: sha, mime: "image/jpeg", width: 4, height: 3,
                                       byteSize: bytes.count, mtime: 300, embedding: [1, 0, 0, 0, 0, 0, 0, 0], thumbnailJPEG: [1])
-        #expect(moved.duplicate)
+        #expect(moved.change == .moved(from: oldPath))
         #expect(moved.image.id == image.id)
         #expect(moved.image.source == newPath && moved.image.fileMtime == 300)
         #expect(index.embedding(id: image.id) == vector)
@@ -388,7 +375,7 @@ struct ImageIndexTests {
         #expect(try index.search([1, 0, 0, 0, 0, 0, 0, 0], k: 5).hits.map(\.image.id) == [second.image.id])
         // An unknown sha256 cannot be relocated without an embedding.
         #expect(try index.relocateFile(path: path, sha256: ContentHash.sha256Hex(fakeImageBytes(3)), byteSize: 1, mtime: 1) == nil)
-        #expect(throws: SearchIndexError.self) {
+        #expect(throws: LibraryStoreError.self) {
             try index.relocateFile(path: "relative/path.png", sha256: ContentHash.sha256Hex(fakeImageBytes(3)), byteSize: 1, mtime: 1)
         }
     }
@@ -416,7 +403,7 @@ struct ImageIndexTests {
         // A bad entry fails the whole batch before anything is written.
         var bad = entry("d.jpg", 4, 0)
         bad.embedding = [1, 2]
-        #expect(throws: SearchIndexError.self) { try index.indexFiles([entry("e.jpg", 5, 0), bad]) }
+        #expect(throws: LibraryStoreError.self) { try index.indexFiles([entry("e.jpg", 5, 0), bad]) }
         #expect(try index.list(offset: 0, limit: 10).total == 3)
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-@testable import SearchIndex
+@testable import LibraryStore
 
 /// A fresh temp data folder with its database, removed by `cleanup()`.
 struct TempStore {
@@ -11,8 +11,10 @@ struct TempStore {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
-    func open(model: String = "test-model", dimension: Int = 8) throws -> ImageIndex {
-        try ImageIndex(databasePath: databasePath, dataDirectory: folder, modelName: model, dimension: dimension)
+    func open(model: String = "test-model", dimension: Int = 8,
+              hooks: SQLiteLibrary.Hooks = SQLiteLibrary.Hooks()) throws -> SQLiteLibrary {
+        try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: model, dimension: dimension,
+                          hooks: hooks)
     }
 
     func cleanup() {
@@ -42,12 +44,25 @@ func fakeImageBytes(_ seed: Int) -> [UInt8] {
     Array("image-bytes-\(seed)".utf8) + [UInt8](repeating: UInt8(truncatingIfNeeded: seed), count: 100)
 }
 
-extension ImageIndex {
+extension SQLiteLibrary {
+    /// Vectors held in memory.
+    var count: Int { vectors.count }
+
+    func embedding(id: Int64) -> [Float]? { vectors.vector(of: id) }
+
     /// Upload shorthand for tests.
     @discardableResult
     func upload(_ bytes: [UInt8], _ embedding: [Float], name: String = "upload.jpg") throws -> (image: StoredImage, duplicate: Bool) {
-        try addUpload(bytes: bytes, sha256: ContentHash.sha256Hex(bytes), source: name, mime: "image/jpeg",
-                      width: 4, height: 3, embedding: embedding, thumbnailJPEG: [0xFF, 0xD8, 0xFF, 0xD9])
+        try addUpload(NewUpload(original: HashedBytes(bytes), name: name, mime: "image/jpeg", width: 4, height: 3,
+                                embedding: embedding, thumbnailJPEG: [0xFF, 0xD8, 0xFF, 0xD9]))
+    }
+
+    /// One file in place.
+    @discardableResult
+    func indexFile(path: String, sha256: String, mime: String, width: Int, height: Int, byteSize: Int, mtime: Double,
+                   embedding: [Float], thumbnailJPEG: [UInt8]) throws -> (image: StoredImage, change: FileChange) {
+        try indexFiles([FileEntry(path: path, sha256: sha256, mime: mime, width: width, height: height, byteSize: byteSize,
+                                  mtime: mtime, embedding: embedding, thumbnailJPEG: thumbnailJPEG)])[0]
     }
 }
 

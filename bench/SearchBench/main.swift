@@ -1,4 +1,4 @@
-// Search latency of the in-process index (ImageIndex.search: one sgemv + a size-k heap) over N
+// Search latency of the in-process library (SQLiteLibrary.search: one sgemv + a size-k heap) over N
 // stored random unit vectors. Not a test: it measures, it asserts nothing.
 //
 //   swift build -c release --product search-bench
@@ -6,7 +6,7 @@
 //
 // One JSON line per row count on stdout.
 import Foundation
-import SearchIndex
+import LibraryStore
 
 // MARK: - Arguments
 
@@ -66,7 +66,7 @@ for rows in rowCounts {
 
     // Fill: random unit vectors as files indexed in place, 2000 per transaction.
     let insertSeconds = try seconds {
-        let index = try ImageIndex(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
+        let index = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
         for start in stride(from: 0, to: rows, by: 2000) {
             let entries = (start..<min(start + 2000, rows)).map { i in
                 FileEntry(path: "/bench/\(i).jpg", sha256: ContentHash.sha256Hex(Array("row \(i)".utf8)), mime: "image/jpeg",
@@ -78,13 +78,13 @@ for rows in rowCounts {
     }
 
     // Reopen: the cost of loading every vector into the matrix at start.
-    var opened: ImageIndex?
+    var opened: SQLiteLibrary?
     let openSeconds = try seconds {
-        opened = try ImageIndex(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
+        opened = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
     }
     let index = opened!
     let topK = k
-    precondition(index.count == rows, "loaded \(index.count) of \(rows) rows")
+    precondition(index.vectors.count == rows, "loaded \(index.vectors.count) of \(rows) rows")
 
     let queries = (0..<queryCount).map { _ in unitVector(dim, &rng) }
     for query in queries.prefix(10) { _ = try index.search(query, k: k) }   // warm-up

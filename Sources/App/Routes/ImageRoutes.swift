@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import SearchIndex
+import LibraryStore
 
 /// `GET /images`, `GET /images/{id}`, `GET /images/{id}/thumbnail`, `DELETE /images/{id}`.
 struct ImageRoutes {
@@ -45,62 +45,73 @@ struct ImageRoutes {
         let total: Int
     }
 
-    func register(on router: Router<AppRequestContext>) {
-        router.get("/images") { request, _ in
-            var offset = 0
-            var limit = 100
-            for (name, value) in request.queryItems {
-                switch name {
-                case "offset": offset = try SearchRoutes.intParameter("offset", value, in: 0...ServerSettings.maxOffset)
-                case "limit": limit = try SearchRoutes.intParameter("limit", value, in: 1...ServerSettings.maxListLimit)
-                default:
-                    throw APIError(.badRequest, "unknown_field", "unknown query parameter \"\(name)\"; expected offset, limit")
-                }
-            }
-            let index = try backend.ready().index
-            let (pageOffset, pageLimit) = (offset, limit)
-            let page = try await offload { try index.list(offset: pageOffset, limit: pageLimit) }
-            return Response.json(ListBody(images: page.images.map(Item.init), total: page.total))
-        }
-
-        router.get("/images/{id}") { request, context in
-            let index = try backend.ready().index
-            let id = try ImageRoutes.id(context)
-            let (image, data): (StoredImage, Data?) = try await offload {
-                guard let image = try index.image(id: id) else { throw APIError.notFound("no image with id \(id)") }
-                return (image, FileManager.default.contents(atPath: index.originalURL(of: image).path))
-            }
-            guard let data else {
-                throw APIError(.notFound, "original_missing", "image \(id) is indexed but its original file \(image.source) is gone")
-            }
-            return Response.bytes([UInt8](data), contentType: image.mime,
-                                  headers: [.eTag: "\"\(image.sha256)\"", .cacheControl: "private, max-age=86400"])
-        }
-
-        router.get("/images/{id}/thumbnail") { request, context in
-            let index = try backend.ready().index
-            let id = try ImageRoutes.id(context)
-            guard let jpeg = try await offload({ try index.thumbnail(id: id) }) else {
-                throw APIError.notFound("no image with id \(id)")
-            }
-            return Response.bytes(jpeg, contentType: "image/jpeg", headers: [.cacheControl: "private, max-age=86400"])
-        }
-
-        router.delete("/images/{id}") { request, context in
-            try APIKey.check(request, settings: settings)
-            let index = try backend.ready().index
-            let id = try ImageRoutes.id(context)
-            guard try await offload({ try index.delete(id: id) }) else {
-                throw APIError.notFound("no image with id \(id)")
-            }
-            metrics.setIndexSize(index.count)
-            return Response(status: .noContent)
-        }
+    /// Mounted at `/images`: the reads.
+    var endpoints: RouteCollection<AppRequestContext> {
+        RouteCollection(context: AppRequestContext.self)
+            .get(use: list)
+            .get("{id}", use: original)
+            .get("{id}/thumbnail", use: thumbnail)
     }
 
+    /// Mounted at `/images`, in the group of write routes (behind the API key).
+    var writeEndpoints: RouteCollection<AppRequestContext> {
+        RouteCollection(context: AppRequestContext.self).delete("{id}", use: delete)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var offset = 0
+        var limit = 100
+        for (name, value) in request.queryItems {
+            switch name {
+            case "offset": offset = try SearchRoutes.intParameter("offset", value, in: 0...ServerSettings.maxOffset)
+            case "limit": limit = try SearchRoutes.intParameter("limit", value, in: 1...ServerSettings.maxListLimit)
+            default:
+                throw APIError(.badRequest, "unknown_field", "unknown query parameter \"\(name)\"; expected offset, limit")
+            }
+        }
+        let store = try backend.ready().store
+        let (pageOffset, pageLimit) = (offset, limit)
+        let page = try await offload { try store.list(offset: pageOffset, limit: pageLimit) }
+        return Response.json(ListBody(images: page.images.map(Item.init), total: page.total))
+    }
+
+    @Sendable func original(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let store = try backend.ready().store
+        let id = try ImageRoutes.id(context)
+        let (image, bytes): (StoredImage, [UInt8]?) = try await offload {
+            guard let image = try store.image(id: id) else { throw APIError.notFound("no image with id \(id)") }
+            return (image, try store.original(of: image))
+        }
+        guard let bytes else {
+            throw APIError(.notFound, "original_missing", "image \(id) is indexed but its original file \(image.source) is gone")
+        }
+        return Response.bytes(bytes, contentType: image.mime,
+                              headers: [.eTag: "\"\(image.sha256)\"", .cacheControl: "private, max-age=86400"])
+    }
+
+    @Sendable func thumbnail(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let store = try backend.ready().store
+        let id = try ImageRoutes.id(context)
+        guard let jpeg = try await offload({ try store.thumbnail(id: id) }) else {
+            throw APIError.notFound("no image with id \(id)")
+        }
+        return Response.bytes(jpeg, contentType: "image/jpeg", headers: [.cacheControl: "private, max-age=86400"])
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let store = try backend.ready().store
+        let id = try ImageRoutes.id(context)
+        guard try await offload({ try store.delete(id: id) }) else {
+            throw APIError.notFound("no image with id \(id)")
+        }
+        metrics.setIndexSize(store.vectors.count)
+        return Response(status: .noContent)
+    }
+
+    /// The `{id}` path parameter: a positive integer, else 400 `invalid_field`.
     static func id(_ context: AppRequestContext) throws(APIError) -> Int64 {
         let raw = context.parameters.get("id") ?? ""
-        guard let id = Int64(raw), id > 0 else {
+        guard let id = try? context.parameters.require("id", as: Int64.self), id > 0 else {
             throw APIError.invalidField("image id must be a positive integer, got \"\(raw)\"")
         }
         return id

@@ -26,54 +26,59 @@ struct ModelRoutes {
         let labels: [Label]
     }
 
-    func register(on router: Router<AppRequestContext>) {
-        router.post("/embed") { request, _ in
-            var reader = try JSONObjectReader(bytes: try await request.collectBody(limit: settings.maxBodyBytes))
-            let texts = try reader.strings("texts") ?? []
-            let images = try reader.strings("images") ?? []
-            try reader.finish()
-            guard !texts.isEmpty || !images.isEmpty else {
-                throw APIError.invalidField("give at least one of \"texts\" or \"images\"")
-            }
-            guard texts.count <= ServerSettings.maxTexts, images.count <= ServerSettings.maxImages else {
-                throw APIError.invalidField("at most \(ServerSettings.maxTexts) texts and \(ServerSettings.maxImages) images per request")
-            }
-            var imageBytes: [[UInt8]] = []
-            for (i, base64) in images.enumerated() { imageBytes.append(try decodeBase64(base64, field: "images[\(i)]")) }
-            let encoder = try backend.ready().encoder
-            let textVectors = texts.isEmpty ? [] : try await encodeTexts(texts, encoder: encoder, metrics: metrics)
-            var imageVectors: [[Float]] = []
-            for (i, bytes) in imageBytes.enumerated() {
-                imageVectors.append(try await encodeImage(bytes, name: "images[\(i)]", encoder: encoder, settings: settings, metrics: metrics))
-            }
-            return Response.json(EmbedBody(textEmbeddings: textVectors, imageEmbeddings: imageVectors))
-        }
+    /// Mounted at the root: `/embed` and `/classify`.
+    var endpoints: RouteCollection<AppRequestContext> {
+        RouteCollection(context: AppRequestContext.self)
+            .post("embed", use: embed)
+            .post("classify", use: classify)
+    }
 
-        router.post("/classify") { request, _ in
-            var reader = try JSONObjectReader(bytes: try await request.collectBody(limit: settings.maxBodyBytes))
-            let image = try reader.string("image")
-            let imageID = try reader.int("image_id", in: 1...Int.max)
-            let labels = try reader.strings("labels")
-            try reader.finish()
-            guard (image != nil) != (imageID != nil) else {
-                throw APIError(.badRequest, "invalid_query", "give exactly one of \"image\" or \"image_id\"")
-            }
-            guard let labels, !labels.isEmpty else { throw APIError.invalidField("\"labels\" must be a non-empty array of strings") }
-            guard labels.count <= ServerSettings.maxLabels else {
-                throw APIError.invalidField("\"labels\" holds \(labels.count) labels; at most \(ServerSettings.maxLabels)")
-            }
-            let loaded = try backend.ready()
-            var query = SearchRoutes.Query()
-            if let image { query.image = try decodeBase64(image, field: "image") }
-            query.imageID = imageID.map(Int64.init)
-            let imageVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics)
-            let labelVectors = try await encodeTexts(labels, encoder: loaded.encoder, metrics: metrics)
-            let probabilities = ModelRoutes.zeroShot(image: imageVector, labels: labelVectors, logitScale: loaded.encoder.logitScale)
-            let ranked = zip(labels, probabilities).map { Label(label: $0, probability: $1) }
-                .enumerated().sorted { ($0.element.probability, -$0.offset) > ($1.element.probability, -$1.offset) }
-                .map(\.element)
-            return Response.json(ClassifyBody(labels: ranked))
+    @Sendable func embed(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var reader = try JSONObjectReader(bytes: try await request.collectBody(limit: settings.maxBodyBytes))
+        let texts = try reader.strings("texts") ?? []
+        let images = try reader.strings("images") ?? []
+        try reader.finish()
+        guard !texts.isEmpty || !images.isEmpty else {
+            throw APIError.invalidField("give at least one of \"texts\" or \"images\"")
         }
+        guard texts.count <= ServerSettings.maxTexts, images.count <= ServerSettings.maxImages else {
+            throw APIError.invalidField("at most \(ServerSettings.maxTexts) texts and \(ServerSettings.maxImages) images per request")
+        }
+        var imageBytes: [[UInt8]] = []
+        for (i, base64) in images.enumerated() { imageBytes.append(try decodeBase64(base64, field: "images[\(i)]")) }
+        let encoder = try backend.ready().encoder
+        let textVectors = texts.isEmpty ? [] : try await encodeTexts(texts, encoder: encoder, metrics: metrics)
+        var imageVectors: [[Float]] = []
+        for (i, bytes) in imageBytes.enumerated() {
+            imageVectors.append(try await encodeImage(bytes, name: "images[\(i)]", encoder: encoder, settings: settings, metrics: metrics))
+        }
+        return Response.json(EmbedBody(textEmbeddings: textVectors, imageEmbeddings: imageVectors))
+    }
+
+    @Sendable func classify(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var reader = try JSONObjectReader(bytes: try await request.collectBody(limit: settings.maxBodyBytes))
+        let image = try reader.string("image")
+        let imageID = try reader.int("image_id", in: 1...Int.max)
+        let labels = try reader.strings("labels")
+        try reader.finish()
+        guard (image != nil) != (imageID != nil) else {
+            throw APIError(.badRequest, "invalid_query", "give exactly one of \"image\" or \"image_id\"")
+        }
+        guard let labels, !labels.isEmpty else { throw APIError.invalidField("\"labels\" must be a non-empty array of strings") }
+        guard labels.count <= ServerSettings.maxLabels else {
+            throw APIError.invalidField("\"labels\" holds \(labels.count) labels; at most \(ServerSettings.maxLabels)")
+        }
+        let loaded = try backend.ready()
+        var query = SearchRoutes.Query()
+        if let image { query.image = try decodeBase64(image, field: "image") }
+        query.imageID = imageID.map(Int64.init)
+        let imageVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics)
+        let labelVectors = try await encodeTexts(labels, encoder: loaded.encoder, metrics: metrics)
+        let probabilities = ModelRoutes.zeroShot(image: imageVector, labels: labelVectors, logitScale: loaded.encoder.logitScale)
+        let ranked = zip(labels, probabilities).map { Label(label: $0, probability: $1) }
+            .enumerated().sorted { ($0.element.probability, -$0.offset) > ($1.element.probability, -$1.offset) }
+            .map(\.element)
+        return Response.json(ClassifyBody(labels: ranked))
     }
 
     /// CLIP zero-shot: softmax over `logitScale * cosine(image, label)` (both unit vectors).

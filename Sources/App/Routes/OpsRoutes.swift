@@ -25,19 +25,27 @@ struct OpsRoutes {
         }
     }
 
-    func register(on router: Router<AppRequestContext>) {
-        router.get("/healthz") { _, _ in
-            Response.json(Status(status: "ok"))
-        }
-        router.get("/readyz") { _, _ in
-            let loaded = try backend.ready()
-            return Response.json(Readiness(
-                model: loaded.encoder.name, dimension: loaded.encoder.dimension, images: loaded.index.count,
-                demo: loaded.demo != nil, demoNote: loaded.demo?.note, apiKeyRequired: settings.apiKey != nil))
-        }
-        router.get("/metrics") { _, _ in
-            if let loaded = try? backend.ready() { metrics.setIndexSize(loaded.index.count) }
-            return Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
-        }
+    /// Mounted at the root: `/healthz`, `/readyz`, `/metrics`.
+    var endpoints: RouteCollection<AppRequestContext> {
+        RouteCollection(context: AppRequestContext.self)
+            .get("healthz", use: health)
+            .get("readyz", use: readiness)
+            .get("metrics", use: prometheus)
+    }
+
+    @Sendable func health(_ request: Request, context: AppRequestContext) async throws -> Response {
+        Response.json(Status(status: "ok"))
+    }
+
+    @Sendable func readiness(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let loaded = try backend.ready()
+        return Response.json(Readiness(
+            model: loaded.encoder.name, dimension: loaded.encoder.dimension, images: loaded.store.vectors.count,
+            demo: loaded.demo != nil, demoNote: loaded.demo?.note, apiKeyRequired: settings.apiKey != nil))
+    }
+
+    @Sendable func prometheus(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if let loaded = backend.current { metrics.setIndexSize(loaded.store.vectors.count) }
+        return Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }

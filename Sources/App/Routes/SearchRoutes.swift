@@ -1,7 +1,8 @@
 import CLIP
 import Foundation
 import Hummingbird
-import SearchIndex
+import LibraryStore
+import NeuralOps
 
 /// `POST /search` (JSON body) and `GET /search?q=` (the same query from a URL).
 struct SearchRoutes {
@@ -44,14 +45,20 @@ struct SearchRoutes {
         }
     }
 
-    func register(on router: Router<AppRequestContext>) {
-        router.post("/search") { request, _ in
-            let bytes = try await request.collectBody(limit: settings.maxBodyBytes)
-            return try await run(try SearchRoutes.parse(json: bytes))
-        }
-        router.get("/search") { request, _ in
-            try await run(try SearchRoutes.parse(queryItems: request.queryItems))
-        }
+    /// Mounted at `/search`.
+    var endpoints: RouteCollection<AppRequestContext> {
+        RouteCollection(context: AppRequestContext.self)
+            .post(use: searchJSON)
+            .get(use: searchURL)
+    }
+
+    @Sendable func searchJSON(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let bytes = try await request.collectBody(limit: settings.maxBodyBytes)
+        return try await run(try SearchRoutes.parse(json: bytes))
+    }
+
+    @Sendable func searchURL(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await run(try SearchRoutes.parse(queryItems: request.queryItems))
     }
 
     // MARK: - Parsing
@@ -121,9 +128,9 @@ struct SearchRoutes {
         let start = ContinuousClock.now
         let loaded = try backend.ready()
         let queryVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics)
-        let index = loaded.index
+        let store = loaded.store
         let (k, offset, minScore) = (query.k, query.offset, query.minScore)
-        let found = try await offload { try index.search(queryVector, k: k, offset: offset, minScore: minScore) }
+        let found = try await offload { try store.search(queryVector, k: k, offset: offset, minScore: minScore) }
         let results = found.hits.map { hit in
             Result(id: hit.image.id, score: hit.score, source: hit.image.source, width: hit.image.width,
                    height: hit.image.height, url: "/images/\(hit.image.id)", thumbnailURL: "/images/\(hit.image.id)/thumbnail")
@@ -141,8 +148,7 @@ struct SearchRoutes {
         } else if let bytes = query.image {
             vector = try await encodeImage(bytes, name: "image", encoder: encoder, settings: settings, metrics: metrics)
         } else if let id = query.imageID {
-            let index = loaded.index
-            guard let stored = try await offload({ index.embedding(id: id) }) else {
+            guard let stored = loaded.store.vectors.vector(of: id) else {
                 throw APIError.notFound("no image with id \(id)")
             }
             vector = stored
@@ -153,54 +159,10 @@ struct SearchRoutes {
         for negative in try await encodeTexts(query.negative, encoder: encoder, metrics: metrics) {
             for i in vector.indices { vector[i] -= negative[i] }
         }
-        let norm = vector.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        guard norm > 1e-6, norm.isFinite else {
+        // A norm this small is rounding noise, not a direction.
+        guard vector.reduce(Float(0), { $0 + $1 * $1 }) > 1e-12, let unit = l2Normalized(vector) else {
             throw APIError(.badRequest, "invalid_query", "the query minus its negative texts is the zero vector")
         }
-        return vector.map { $0 / norm }
-    }
-}
-
-// MARK: - Shared encoding helpers
-
-func decodeBase64(_ string: String, field: String) throws(APIError) -> [UInt8] {
-    // Accept a data URL (data:image/png;base64,....) as browsers produce it.
-    var payload = Substring(string)
-    if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") {
-        payload = payload[payload.index(after: comma)...]
-    }
-    let compact = String(payload.filter { !$0.isWhitespace })
-    guard let data = Data(base64Encoded: compact) else {
-        throw APIError(.badRequest, "bad_base64", "\"\(field)\" is not valid base64")
-    }
-    return [UInt8](data)
-}
-
-func encodeTexts(_ texts: [String], encoder: CLIPEncoder, metrics: ServerMetrics) async throws -> [[Float]] {
-    try await offload {
-        let start = ContinuousClock.now
-        let vectors = encoder.encode(texts: texts)
-        metrics.recordEncode(kind: "text", duration: ContinuousClock.now - start)
-        return vectors
-    }
-}
-
-func encodeImage(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics) async throws -> [Float] {
-    let maxPixels = settings.maxPixels
-    return try await offload {
-        let image = try decodeImage(bytes, maxPixels: maxPixels, name: name)
-        let start = ContinuousClock.now
-        let vector = encoder.encode(images: [image])[0]
-        metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
-        return vector
-    }
-}
-
-/// Decodes JPEG/PNG bytes; decoder errors become 422 `bad_image` / 413 `too_many_pixels` naming `name`.
-func decodeImage(_ bytes: [UInt8], maxPixels: Int, name: String) throws(APIError) -> RGBImage {
-    do {
-        return try ImageDecoder.decode(bytes, maxPixels: maxPixels)
-    } catch {
-        throw APIError.from(error, name: name)
+        return unit
     }
 }

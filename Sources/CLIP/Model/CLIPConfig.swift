@@ -2,6 +2,7 @@
 // those of openai/clip-vit-base-patch32. Reference:
 // https://github.com/huggingface/transformers/blob/main/src/transformers/models/clip/configuration_clip.py
 import Foundation
+import NeuralOps
 
 /// One transformer tower's sizes (shared by the text and the vision encoder).
 public struct TowerConfig: Sendable, Equatable {
@@ -10,7 +11,8 @@ public struct TowerConfig: Sendable, Equatable {
     public var numAttentionHeads: Int
     public var numHiddenLayers: Int
     /// `hidden_act`: "quick_gelu" (OpenAI) or "gelu".
-    public var hiddenAct: String
+    /// `hidden_act`, refused at load when NeuralOps has no such activation.
+    public var hiddenAct: Activation
     public var layerNormEps: Float
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
@@ -25,7 +27,7 @@ public struct CLIPTextConfig: Sendable, Equatable {
 
     public static let base = CLIPTextConfig(
         tower: TowerConfig(hiddenSize: 512, intermediateSize: 2048, numAttentionHeads: 8, numHiddenLayers: 12,
-                           hiddenAct: "quick_gelu", layerNormEps: 1e-5),
+                           hiddenAct: .quickGELU, layerNormEps: 1e-5),
         vocabSize: 49408, maxPositionEmbeddings: 77, eosTokenId: 49407)
 }
 
@@ -42,7 +44,7 @@ public struct CLIPVisionConfig: Sendable, Equatable {
 
     public static let base = CLIPVisionConfig(
         tower: TowerConfig(hiddenSize: 768, intermediateSize: 3072, numAttentionHeads: 12, numHiddenLayers: 12,
-                           hiddenAct: "quick_gelu", layerNormEps: 1e-5),
+                           hiddenAct: .quickGELU, layerNormEps: 1e-5),
         imageSize: 224, patchSize: 32, numChannels: 3)
 }
 
@@ -114,14 +116,11 @@ public struct CLIPConfig: Sendable, Equatable {
         try validate(path: path)
     }
 
-    /// Sizes the engine relies on: heads divide the width, patches tile the image, known activation.
+    /// Sizes the engine relies on: heads divide the width, patches tile the image.
     func validate(path: String) throws(CLIPError) {
         for (name, tower) in [("text_config", text.tower), ("vision_config", vision.tower)] {
             guard tower.hiddenSize % tower.numAttentionHeads == 0 else {
                 throw .invalidModelConfig(path: path, reason: "\(name).hidden_size \(tower.hiddenSize) is not a multiple of num_attention_heads \(tower.numAttentionHeads)")
-            }
-            guard ["quick_gelu", "gelu"].contains(tower.hiddenAct) else {
-                throw .invalidModelConfig(path: path, reason: "\(name).hidden_act \"\(tower.hiddenAct)\" is not quick_gelu or gelu")
             }
         }
         guard vision.imageSize % vision.patchSize == 0 else {
@@ -180,13 +179,22 @@ private struct ConfigReader {
         return string
     }
 
+    func activation(_ json: [String: Any], section: String, default fallback: Activation) throws(CLIPError) -> Activation {
+        let name = try string(json, "hidden_act", section: section, default: fallback.rawValue)
+        guard let activation = Activation(rawValue: name) else {
+            let known = Activation.allCases.map(\.rawValue).joined(separator: " or ")
+            throw .invalidModelConfig(path: path, reason: "\(section).hidden_act \"\(name)\" is not \(known)")
+        }
+        return activation
+    }
+
     func tower(_ json: [String: Any], section: String, defaults: TowerConfig) throws(CLIPError) -> TowerConfig {
         TowerConfig(
             hiddenSize: try int(json, "hidden_size", section: section, default: defaults.hiddenSize),
             intermediateSize: try int(json, "intermediate_size", section: section, default: defaults.intermediateSize),
             numAttentionHeads: try int(json, "num_attention_heads", section: section, default: defaults.numAttentionHeads),
             numHiddenLayers: try int(json, "num_hidden_layers", section: section, default: defaults.numHiddenLayers),
-            hiddenAct: try string(json, "hidden_act", section: section, default: defaults.hiddenAct),
+            hiddenAct: try activation(json, section: section, default: defaults.hiddenAct),
             layerNormEps: try float(json, "layer_norm_eps", section: section, default: defaults.layerNormEps))
     }
 }

@@ -13,8 +13,6 @@ public final class CLIPModel: Sendable {
     public let config: CLIPConfig
     /// `exp(logit_scale)`: the factor on cosine similarities for logits (100 for the released model).
     public let logitScale: Float
-    /// The raw `logit_scale` parameter as stored in the weights.
-    public let logitScaleParameter: Float
     /// The model directory's name, e.g. "clip-vit-base-patch32".
     public let name: String
 
@@ -38,7 +36,6 @@ public final class CLIPModel: Sendable {
         let weights = try CLIPWeights(file: file, naming: naming, config: config)
 
         self.config = config
-        logitScaleParameter = weights.logitScale
         logitScale = Foundation.exp(weights.logitScale)
         name = directory.standardizedFileURL.lastPathComponent
         vision = VisionTransformer(config: config.vision, weights: weights.vision, projectionDim: config.projectionDim)

@@ -20,7 +20,7 @@ extension CLIPConfig {
         func tower(_ prefix: String, width: Int) throws(CLIPError) -> TowerConfig {
             let mlp = try shape("\(prefix)transformer.resblocks.0.mlp.c_fc.weight", rank: 2)[0]
             return TowerConfig(hiddenSize: width, intermediateSize: mlp, numAttentionHeads: max(width / 64, 1),
-                               numHiddenLayers: layerCount(prefix), hiddenAct: "quick_gelu", layerNormEps: 1e-5)
+                               numHiddenLayers: layerCount(prefix), hiddenAct: .quickGELU, layerNormEps: 1e-5)
         }
 
         let conv = try shape("visual.conv1.weight", rank: 4)           // (width, channels, patch, patch)

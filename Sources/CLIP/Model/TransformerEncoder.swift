@@ -16,8 +16,7 @@ struct TransformerEncoder: Sendable {
         heads = tower.numAttentionHeads
         mlpWidth = tower.intermediateSize
         eps = tower.layerNormEps
-        // CLIPConfig.validate admits only the activations NeuralOps has.
-        activation = Activation(rawValue: tower.hiddenAct) ?? .quickGELU
+        activation = tower.hiddenAct
     }
 
     /// Floats of workspace `forward` takes for `batch` sequences of `seq` tokens.

@@ -1,7 +1,26 @@
+import Foundation
 import GRDB
 
-/// The database schema, as ordered migrations: a new version adds a migration, never edits one.
-enum Schema {
+/// The SQLite database of a library (GRDB's AppDatabase shape): opens the pool with the settings
+/// the store's guarantees need and owns the migrator. WAL with `synchronous=FULL`, so a commit
+/// that returned survives power loss, not only a crash of the process.
+struct AppDatabase: Sendable {
+    let pool: DatabasePool
+
+    init(path: String) throws(LibraryStoreError) {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        // Another process (`clip-server index` beside a running server) may hold the write lock.
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let pool = try wrapDatabase("opening \(path)") { try DatabasePool(path: path, configuration: configuration) }
+        try wrapDatabase("migrating \(path)") { try Self.migrator.migrate(pool) }
+        self.pool = pool
+    }
+
+    /// Ordered migrations: a new version adds a migration, never edits one.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: images, embeddings, thumbnails") { db in
@@ -36,5 +55,16 @@ enum Schema {
                 """)
         }
         return migrator
+    }
+}
+
+/// Runs GRDB work, turning its errors into `LibraryStoreError.database` (our own errors pass through).
+func wrapDatabase<T>(_ context: @autoclosure () -> String, _ body: () throws -> T) throws(LibraryStoreError) -> T {
+    do {
+        return try body()
+    } catch let error as LibraryStoreError {
+        throw error
+    } catch {
+        throw .database(context: context(), message: "\(error)")
     }
 }

@@ -26,7 +26,7 @@ struct OriginalStore: Sendable {
     }
 
     /// Writes `bytes` durably under `relativePath` (idempotent: the same content may be written twice).
-    func write(_ bytes: [UInt8], relativePath: String) throws(SearchIndexError) {
+    func write(_ bytes: [UInt8], relativePath: String) throws(LibraryStoreError) {
         let final = url(relativePath: relativePath)
         let folder = final.deletingLastPathComponent()
         do {
@@ -79,14 +79,14 @@ struct OriginalStore: Sendable {
     }
 
     /// Removes an original; a file already gone is not an error.
-    func remove(relativePath: String) throws(SearchIndexError) {
+    func remove(relativePath: String) throws(LibraryStoreError) {
         let path = url(relativePath: relativePath).path
         if unlink(path) != 0 && errno != ENOENT {
             throw .io(path: path, reason: "unlink: \(Self.errnoText())")
         }
     }
 
-    static func syncFolder(_ folder: URL) throws(SearchIndexError) {
+    static func syncFolder(_ folder: URL) throws(LibraryStoreError) {
         let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: folder.path, reason: "open folder: \(errnoText())") }
         defer { close(fd) }

@@ -33,18 +33,3 @@ enum VectorBlob {
         #endif
     }
 }
-
-/// Unit-length copies of vectors: stored embeddings and queries are normalized so every score is a
-/// cosine similarity.
-enum VectorNorm {
-    static func normalized(_ vector: [Float], what: String) throws(SearchIndexError) -> [Float] {
-        var sum: Double = 0
-        for value in vector {
-            guard value.isFinite else { throw .invalidEmbedding("\(what) holds NaN or infinity") }
-            sum += Double(value) * Double(value)
-        }
-        guard sum > 0 else { throw .invalidEmbedding("\(what) is all zeros") }
-        let scale = Float(1 / sum.squareRoot())
-        return vector.map { $0 * scale }
-    }
-}

@@ -1,0 +1,47 @@
+import CLIP
+import Foundation
+import Ingest
+
+/// Texts and images a request carries, turned into unit vectors off the cooperative pool
+/// (`/search`, `/embed`, `/classify`). Nothing here stores anything.
+func decodeBase64(_ string: String, field: String) throws(APIError) -> [UInt8] {
+    // Accept a data URL (data:image/png;base64,....) as browsers produce it.
+    var payload = Substring(string)
+    if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") {
+        payload = payload[payload.index(after: comma)...]
+    }
+    let compact = String(payload.filter { !$0.isWhitespace })
+    guard let data = Data(base64Encoded: compact) else {
+        throw APIError(.badRequest, "bad_base64", "\"\(field)\" is not valid base64")
+    }
+    return [UInt8](data)
+}
+
+func encodeTexts(_ texts: [String], encoder: CLIPEncoder, metrics: ServerMetrics) async throws -> [[Float]] {
+    try await offload {
+        let start = ContinuousClock.now
+        let vectors = encoder.encode(texts: texts)
+        metrics.recordEncode(kind: "text", duration: ContinuousClock.now - start)
+        return vectors
+    }
+}
+
+func encodeImage(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics) async throws -> [Float] {
+    let maxPixels = settings.maxPixels
+    return try await offload {
+        let image = try decodeImage(bytes, maxPixels: maxPixels, name: name)
+        let start = ContinuousClock.now
+        let vector = encoder.encode(images: [image])[0]
+        metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
+        return vector
+    }
+}
+
+/// Decodes JPEG/PNG bytes; decoder errors become 422 `bad_image` / 413 `too_many_pixels` naming `name`.
+func decodeImage(_ bytes: [UInt8], maxPixels: Int, name: String) throws(APIError) -> RGBImage {
+    do {
+        return try ImageDecoder.decode(bytes, maxPixels: maxPixels)
+    } catch {
+        throw APIError(IngestError.badImage(name: name, error))
+    }
+}
