@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SearchIndex", targets: ["SearchIndex"]),
         .library(name: "LibraryStore", targets: ["LibraryStore"]),
         .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "App", targets: ["App"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
@@ -100,12 +102,14 @@ let package = Package(
                 "LibraryStore",
                 "Ingest",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -147,6 +151,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // PNGs made in tests (sizes and chunks no fixture file should hold).
+        .target(
+            name: "TestImages",
+            dependencies: ["CZlib"],
+            path: "Tests/TestImages"
+        ),
         .testTarget(
             name: "NeuralOpsTests",
             dependencies: ["NeuralOps"],
@@ -154,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLIPTests",
-            dependencies: ["CLIP"],
+            dependencies: ["CLIP", "TestImages"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
@@ -175,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest", "LibraryStore", "CLIP"]
+            dependencies: ["Ingest", "LibraryStore", "CLIP", "TestImages"]
         ),
         // Runs the built `clip-server` binary (`swift build` first; `swift test` builds it too).
         .testTarget(
@@ -189,6 +199,7 @@ let package = Package(
                 "CLIP",
                 "LibraryStore",
                 "Ingest",
+                "TestImages",
                 // Built so PersistenceTests can start the real `clip-server serve` process.
                 "clip-server",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

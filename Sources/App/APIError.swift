@@ -79,7 +79,7 @@ public struct APIError: HTTPResponseError, Sendable, Equatable, CustomStringConv
         switch error {
         case .tooManyPixels:
             self = APIError(.contentTooLarge, "too_many_pixels", prefix + error.description)
-        case .emptyImage, .notAnImage, .unsupportedImage, .corruptImage:
+        case .emptyImage, .notAnImage, .unsupportedImage, .corruptImage, .extremeAspectRatio:
             self = APIError(.unprocessableContent, "bad_image", prefix + error.description)
         default:
             self = APIError(.internalServerError, "internal", prefix + error.description)

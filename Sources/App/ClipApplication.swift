@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -10,14 +11,16 @@ public enum ClipApplication {
     public static func router(backend: Backend, settings: ServerSettings, metrics: ServerMetrics = ServerMetrics()) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestMiddleware(metrics: metrics, staticFiles: settings.publicDirectory.map(StaticFiles.init)))
+        router.add(middleware: HostGuard(allowedHosts: settings.allowedHosts))
+        let jobs = ImageJobLimiter(running: settings.imageJobs, queued: settings.queuedImageJobs)
         let images = ImageRoutes(backend: backend, settings: settings, metrics: metrics)
-        router.addRoutes(SearchRoutes(backend: backend, settings: settings, metrics: metrics).endpoints, atPath: "/search")
+        router.addRoutes(SearchRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints, atPath: "/search")
         router.addRoutes(images.endpoints, atPath: "/images")
-        router.addRoutes(ModelRoutes(backend: backend, settings: settings, metrics: metrics).endpoints)
+        router.addRoutes(ModelRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints)
         router.addRoutes(OpsRoutes(backend: backend, settings: settings, metrics: metrics).endpoints)
 
         let writes = router.group().add(middleware: APIKeyMiddleware(key: settings.apiKey))
-        writes.addRoutes(IndexRoutes(backend: backend, settings: settings, metrics: metrics).endpoints, atPath: "/index")
+        writes.addRoutes(IndexRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints, atPath: "/index")
         writes.addRoutes(images.writeEndpoints, atPath: "/images")
         return router
     }
@@ -29,8 +32,12 @@ public enum ClipApplication {
         services: [any Service] = [],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let limits = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionLimits(requestTimeout: .nanoseconds(settings.requestTimeout.nanoseconds))],
+            idleTimeout: .nanoseconds(settings.idleTimeout.nanoseconds))
+        return Application(
             router: router(backend: backend, settings: settings),
+            server: .http1(configuration: limits),
             configuration: .init(address: .hostname(host, port: port), serverName: "clip-server"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },

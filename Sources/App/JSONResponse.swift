@@ -43,6 +43,18 @@ extension Request {
         }
     }
 
+    /// The body of a JSON route: `Content-Type: application/json` is required (415 otherwise: a
+    /// form post from a foreign page cannot reach a JSON route), then the size limit.
+    func collectJSONBody(limit: Int) async throws -> [UInt8] {
+        let mediaType = headers[.contentType]?.split(separator: ";").first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard mediaType == "application/json" else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type",
+                           "send the body as JSON with Content-Type: application/json (got \(headers[.contentType].map { "\"\($0.prefix(100))\"" } ?? "none"))")
+        }
+        return try await collectBody(limit: limit)
+    }
+
     /// Query parameters decoded the way browsers encode forms (`+` is a space, then %XX), in order.
     var queryItems: [(name: String, value: String)] {
         guard let query = uri.query, !query.isEmpty else { return [] }

@@ -23,9 +23,9 @@ enum Multipart {
         return nil
     }
 
-    /// Every complete part; a syntax error or a body that ends before the closing boundary is 400
+    /// Every complete part (at most `maxParts`, else 400 `too_many_parts`); a syntax error or a body that ends before the closing boundary is 400
     /// `bad_multipart`.
-    static func parse(_ body: [UInt8], boundary: String) throws(APIError) -> [Part] {
+    static func parse(_ body: [UInt8], boundary: String, maxParts: Int = ServerSettings.maxUploadParts) throws(APIError) -> [Part] {
         let parser = MultipartParser(boundary: boundary)
         var parts: [Part] = []
         var current = Part()
@@ -42,11 +42,13 @@ enum Multipart {
                 break
             }
         }
+        // Past the limit parts are counted, not kept.
+        var extraParts = 0
         parser.onBody = { buffer in
-            current.body.append(contentsOf: buffer.readableBytesView)
+            if parts.count < maxParts { current.body.append(contentsOf: buffer.readableBytesView) }
         }
         parser.onPartComplete = {
-            parts.append(current)
+            if parts.count < maxParts { parts.append(current) } else { extraParts += 1 }
             current = Part()
         }
         do {
@@ -59,6 +61,10 @@ enum Multipart {
         }
         guard finished else {
             throw APIError(.badRequest, "bad_multipart", "the multipart body ends before its closing boundary --\(boundary)--")
+        }
+        guard extraParts == 0 else {
+            throw APIError(.badRequest, "too_many_parts",
+                           "the upload holds \(parts.count + extraParts) parts; at most \(maxParts) per request")
         }
         return parts
     }

@@ -56,6 +56,12 @@ clip_codec_status clip_png_open(clip_decoder *d) {
     // Our own pixel limit decides (in Swift, from these dimensions); libpng's default 1e6 per side
     // would otherwise report a huge image as corrupt.
     png_set_user_limits(d->png, 0x7fffffffU, 0x7fffffffU);
+    // Ancillary chunks cannot cost more than the image: at most 64 text/unknown chunks are kept
+    // (later ones are skipped unread) and none inflates past 1 MiB (Pillow's MAX_TEXT_CHUNK), so a
+    // file of hundreds of compressed text chunks is not hundreds of inflates. XMP (for orientation)
+    // lives in a text chunk, so text chunks are capped, not dropped.
+    png_set_chunk_cache_max(d->png, 64);
+    png_set_chunk_malloc_max(d->png, 1 << 20);
     png_read_info(d->png, d->png_info);
     d->width = png_get_image_width(d->png, d->png_info);
     d->height = png_get_image_height(d->png, d->png_info);

@@ -11,6 +11,10 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptImage(String)
     /// The header announces more pixels than allowed; checked before any pixel buffer is allocated.
     case tooManyPixels(width: Int, height: Int, limit: Int)
+    /// The header announces an image longer than `limit` times its width (or the reverse): resizing
+    /// its short side to the model's size would make the long side enormous (60,000,000x1 → 13
+    /// gigapixels). Checked before any pixel buffer is allocated.
+    case extremeAspectRatio(width: Int, height: Int, limit: Int)
     /// An image file that could not be read (missing, a directory, no permission).
     case unreadableFile(path: String, reason: String)
     /// libjpeg refused to encode a thumbnail; `reason` is its message.
@@ -50,6 +54,8 @@ public enum CLIPError: Error, Equatable, Sendable, CustomStringConvertible {
             return "corrupt or truncated image: \(why)"
         case .tooManyPixels(let width, let height, let limit):
             return "image too large: \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
+        case .extremeAspectRatio(let width, let height, let limit):
+            return "image too long and thin: \(width)x\(height) is beyond \(limit):1"
         case .unreadableFile(let path, let reason):
             return "cannot read image file \(path): \(reason)"
         case .thumbnailEncodingFailed(let width, let height, let reason):

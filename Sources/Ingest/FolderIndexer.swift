@@ -22,6 +22,9 @@ public struct FolderIndexer: Sendable {
         self.report = report
     }
 
+    /// Largest file read as an image (a 64-megapixel JPEG is far smaller).
+    static let maxFileBytes = 512 << 20
+
     /// One file after the parallel step.
     private enum Prepared: Sendable {
         case unchanged
@@ -127,9 +130,16 @@ public struct FolderIndexer: Sendable {
         }
         let incoming: IncomingImage
         do {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-            guard ImageFormat(sniffing: bytes) != nil else { return .notImage }
-            incoming = try IncomingImage(name: path, bytes: bytes)
+            // The first bytes decide; a large file that is no image is never read whole.
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            let head = [UInt8](try handle.read(upToCount: 16) ?? Data())
+            guard ImageFormat(sniffing: head) != nil else { return .notImage }
+            guard size <= Self.maxFileBytes else {
+                return .failed(.unreadable(path: path, reason: "\(size) bytes is more than the \(Self.maxFileBytes) an image may have here"))
+            }
+            let rest = [UInt8](try handle.readToEnd() ?? Data())
+            incoming = try IncomingImage(name: path, bytes: head + rest)
         } catch let error as IngestError {
             return .failed(error)
         } catch {

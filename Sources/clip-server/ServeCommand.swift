@@ -28,6 +28,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Require `Authorization: Bearer KEY` on POST /index and DELETE (default: $CLIP_API_KEY).")
     var apiKey: String?
 
+    @Option(name: .long, help: "A host name clients may reach the server by, besides loopback names and IP addresses (repeatable; others get 403).")
+    var allowedHost: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Seconds before an idle connection (or one whose request headers have not arrived) is closed.", visibility: .hidden))
+    var idleTimeout: Int = 30
+
     @Option(name: .long, help: "Largest request body in MiB; larger is 413.")
     var maxBodyMb: Int = 32
 
@@ -36,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600, got \(idleTimeout)") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be between 1 and 4096, got \(maxBodyMb)") }
     }
 
@@ -44,7 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = ServerSettings(
             maxBodyBytes: maxBodyMb << 20,
             apiKey: apiKey ?? environment["CLIP_API_KEY"],
-            publicDirectory: ServeCommand.publicFolder(publicDirectory))
+            publicDirectory: ServeCommand.publicFolder(publicDirectory),
+            allowedHosts: [host] + allowedHost,
+            idleTimeout: .seconds(idleTimeout))
 
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "clip-server")

@@ -129,12 +129,12 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// `serve` of `model` on `db`; its log (stderr) goes to `log` when given.
-    static func start(db: String, model: URL = Fixtures.model, log: URL? = nil) async throws -> ServerProcess {
+    static func start(db: String, model: URL = Fixtures.model, log: URL? = nil, arguments extra: [String] = []) async throws -> ServerProcess {
         let process = Process()
         process.executableURL = executable
         process.currentDirectoryURL = Fixtures.packageRoot
         process.arguments = ["serve", "--model", model.path, "--db", db, "--port", "0",
-                             "--public", Fixtures.publicFolder.path]
+                             "--public", Fixtures.publicFolder.path] + extra
         let stdout = Pipe()
         process.standardOutput = stdout
         if let log {
@@ -176,6 +176,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     // MARK: - HTTP
+
+    /// The bound port.
+    var port: UInt16 { UInt16(base.split(separator: ":").last.flatMap { Int($0) } ?? 0) }
 
     func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil) async throws -> (status: Int, body: [UInt8]) {
         var request = URLRequest(url: URL(string: base + path)!)

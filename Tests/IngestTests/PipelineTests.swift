@@ -157,3 +157,22 @@ struct PipelineTests {
         }
     }
 }
+
+@Suite("Ingestion limits")
+struct IngestLimitTests {
+    /// A file is sniffed from its first bytes before it is read whole; one that says JPEG but is
+    /// larger than any image here is refused without reading it.
+    @Test func hugeFilesAreRefusedFromTheirSize() throws {
+        let bench = try Workbench()
+        defer { bench.cleanup() }
+        let path = bench.folder.appendingPathComponent("photos/huge.jpg").path
+        FileManager.default.createFile(atPath: path, contents: Data([0xFF, 0xD8, 0xFF, 0xE0]))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: UInt64(FolderIndexer.maxFileBytes) + 1)   // sparse: costs no disk
+        try handle.close()
+        let reports = Reports()
+        let summary = FolderIndexer(encoder: Workbench.encoder, store: bench.library, report: reports.add).run(files: [path])
+        #expect(summary.failed == 1)
+        #expect(reports.all.first?.contains("more than the \(FolderIndexer.maxFileBytes)") == true, "\(reports.all)")
+    }
+}

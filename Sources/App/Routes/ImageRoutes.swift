@@ -83,7 +83,8 @@ struct ImageRoutes {
             return (image, try store.original(of: image))
         }
         guard let bytes else {
-            throw APIError(.notFound, "original_missing", "image \(id) is indexed but its original file \(image.source) is gone")
+            // No path in the message: a client need not learn where the library lives.
+            throw APIError(.notFound, "original_missing", "image \(id) is indexed but its original file is gone or changed")
         }
         return Response.bytes(bytes, contentType: image.mime,
                               headers: [.eTag: "\"\(image.sha256)\"", .cacheControl: "private, max-age=86400"])

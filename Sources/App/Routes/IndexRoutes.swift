@@ -11,6 +11,7 @@ struct IndexRoutes {
     let backend: Backend
     let settings: ServerSettings
     let metrics: ServerMetrics
+    let jobs: ImageJobLimiter
 
     struct Indexed: Encodable {
         let id: Int64
@@ -40,7 +41,8 @@ struct IndexRoutes {
         let ingest = UploadIngest(encoder: loaded.encoder, store: loaded.store, maxPixels: settings.maxPixels,
                                   onEncode: { [metrics] in metrics.recordEncode(kind: "image", duration: $0) })
         let valid = uploads.filter { $0.problem == nil }.map { Ingest.Upload(name: $0.name, bytes: $0.bytes) }
-        var outcomes = try await offload { ingest.ingest(valid) }.makeIterator()
+        // One turn for the whole request: UploadIngest decodes a few images at a time.
+        var outcomes = try await jobs.run { try await offload { ingest.ingest(valid) } }.makeIterator()
         var indexed: [Indexed] = []
         var failures: [(name: String, error: APIError)] = []
         for upload in uploads {

@@ -7,6 +7,7 @@ struct ModelRoutes {
     let backend: Backend
     let settings: ServerSettings
     let metrics: ServerMetrics
+    let jobs: ImageJobLimiter
 
     struct EmbedBody: Encodable {
         let textEmbeddings: [[Float]]
@@ -34,7 +35,7 @@ struct ModelRoutes {
     }
 
     @Sendable func embed(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var reader = try JSONObjectReader(bytes: try await request.collectBody(limit: settings.maxBodyBytes))
+        var reader = try JSONObjectReader(bytes: try await request.collectJSONBody(limit: settings.maxBodyBytes))
         let texts = try reader.strings("texts") ?? []
         let images = try reader.strings("images") ?? []
         try reader.finish()
@@ -44,19 +45,20 @@ struct ModelRoutes {
         guard texts.count <= ServerSettings.maxTexts, images.count <= ServerSettings.maxImages else {
             throw APIError.invalidField("at most \(ServerSettings.maxTexts) texts and \(ServerSettings.maxImages) images per request")
         }
+        try checkTextLengths(texts, field: "texts")
         var imageBytes: [[UInt8]] = []
         for (i, base64) in images.enumerated() { imageBytes.append(try decodeBase64(base64, field: "images[\(i)]")) }
         let encoder = try backend.ready().encoder
         let textVectors = texts.isEmpty ? [] : try await encodeTexts(texts, encoder: encoder, metrics: metrics)
         var imageVectors: [[Float]] = []
         for (i, bytes) in imageBytes.enumerated() {
-            imageVectors.append(try await encodeImage(bytes, name: "images[\(i)]", encoder: encoder, settings: settings, metrics: metrics))
+            imageVectors.append(try await encodeImage(bytes, name: "images[\(i)]", encoder: encoder, settings: settings, metrics: metrics, jobs: jobs))
         }
         return Response.json(EmbedBody(textEmbeddings: textVectors, imageEmbeddings: imageVectors))
     }
 
     @Sendable func classify(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var reader = try JSONObjectReader(bytes: try await request.collectBody(limit: settings.maxBodyBytes))
+        var reader = try JSONObjectReader(bytes: try await request.collectJSONBody(limit: settings.maxBodyBytes))
         let image = try reader.string("image")
         let imageID = try reader.int("image_id", in: 1...Int.max)
         let labels = try reader.strings("labels")
@@ -68,11 +70,12 @@ struct ModelRoutes {
         guard labels.count <= ServerSettings.maxLabels else {
             throw APIError.invalidField("\"labels\" holds \(labels.count) labels; at most \(ServerSettings.maxLabels)")
         }
+        try checkTextLengths(labels, field: "labels")
         let loaded = try backend.ready()
         var query = SearchRoutes.Query()
         if let image { query.image = try decodeBase64(image, field: "image") }
         query.imageID = imageID.map(Int64.init)
-        let imageVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics)
+        let imageVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics, jobs: jobs)
         let labelVectors = try await encodeTexts(labels, encoder: loaded.encoder, metrics: metrics)
         let probabilities = ModelRoutes.zeroShot(image: imageVector, labels: labelVectors, logitScale: loaded.encoder.logitScale)
         let ranked = zip(labels, probabilities).map { Label(label: $0, probability: $1) }

@@ -26,15 +26,27 @@ func encodeTexts(_ texts: [String], encoder: CLIPEncoder, metrics: ServerMetrics
     }
 }
 
-func encodeImage(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics) async throws -> [Float] {
+/// Refuses texts longer than `ServerSettings.maxTextBytes` before any cleaning or tokenizing runs
+/// on them (400 `text_too_long`, naming the field).
+func checkTextLengths(_ texts: [String], field: String) throws(APIError) {
+    for (i, text) in texts.enumerated() where text.utf8.count > ServerSettings.maxTextBytes {
+        let name = texts.count == 1 && !field.hasSuffix("s") ? field : "\(field)[\(i)]"
+        throw APIError(.badRequest, "text_too_long",
+                       "\"\(name)\" is \(text.utf8.count) bytes long; at most \(ServerSettings.maxTextBytes) (CLIP reads 77 tokens)")
+    }
+}
+
+/// Decodes and encodes one image in a turn of `jobs`.
+func encodeImage(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics,
+                 jobs: ImageJobLimiter) async throws -> [Float] {
     let maxPixels = settings.maxPixels
-    return try await offload {
+    return try await jobs.run { try await offload {
         let image = try decodeImage(bytes, maxPixels: maxPixels, name: name)
         let start = ContinuousClock.now
         let vector = encoder.encode(images: [image])[0]
         metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
         return vector
-    }
+    } }
 }
 
 /// Decodes JPEG/PNG bytes; decoder errors become 422 `bad_image` / 413 `too_many_pixels` naming `name`.

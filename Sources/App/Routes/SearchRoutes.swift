@@ -9,6 +9,7 @@ struct SearchRoutes {
     let backend: Backend
     let settings: ServerSettings
     let metrics: ServerMetrics
+    let jobs: ImageJobLimiter
 
     /// A parsed query: exactly one of `text`, `image` bytes, `imageID`.
     struct Query {
@@ -53,7 +54,7 @@ struct SearchRoutes {
     }
 
     @Sendable func searchJSON(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let bytes = try await request.collectBody(limit: settings.maxBodyBytes)
+        let bytes = try await request.collectJSONBody(limit: settings.maxBodyBytes)
         return try await run(try SearchRoutes.parse(json: bytes))
     }
 
@@ -120,6 +121,8 @@ struct SearchRoutes {
         guard query.negative.count <= ServerSettings.maxTexts else {
             throw APIError.invalidField("\"negative\" holds \(query.negative.count) texts; at most \(ServerSettings.maxTexts)")
         }
+        try checkTextLengths(query.text.map { [$0] } ?? [], field: "text")
+        try checkTextLengths(query.negative, field: "negative")
     }
 
     // MARK: - Running
@@ -127,7 +130,7 @@ struct SearchRoutes {
     func run(_ query: Query) async throws -> Response {
         let start = ContinuousClock.now
         let loaded = try backend.ready()
-        let queryVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics)
+        let queryVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics, jobs: jobs)
         let store = loaded.store
         let (k, offset, minScore) = (query.k, query.offset, query.minScore)
         let found = try await offload { try store.search(queryVector, k: k, offset: offset, minScore: minScore) }
@@ -140,13 +143,14 @@ struct SearchRoutes {
 
     /// The unit query vector: the text's, the image's or the stored image's embedding, minus the
     /// `negative` texts' embeddings, renormalized.
-    static func embedding(of query: Query, loaded: Backend.Loaded, settings: ServerSettings, metrics: ServerMetrics) async throws -> [Float] {
+    static func embedding(of query: Query, loaded: Backend.Loaded, settings: ServerSettings, metrics: ServerMetrics,
+                          jobs: ImageJobLimiter) async throws -> [Float] {
         let encoder = loaded.encoder
         var vector: [Float]
         if let text = query.text {
             vector = try await encodeTexts([text], encoder: encoder, metrics: metrics)[0]
         } else if let bytes = query.image {
-            vector = try await encodeImage(bytes, name: "image", encoder: encoder, settings: settings, metrics: metrics)
+            vector = try await encodeImage(bytes, name: "image", encoder: encoder, settings: settings, metrics: metrics, jobs: jobs)
         } else if let id = query.imageID {
             guard let stored = loaded.store.vectors.vector(of: id) else {
                 throw APIError.notFound("no image with id \(id)")

@@ -14,6 +14,8 @@ import Foundation
 public enum ImageDecoder {
     /// Images larger than this (width x height) are refused unless the caller allows more.
     public static let defaultMaxPixels: Int = 64_000_000
+    /// Longest side over shortest side accepted (panoramas reach 20:1; a scanned strip 60:1).
+    public static let maxAspectRatio = 100
 
     /// Decodes JPEG or PNG bytes to upright 8-bit RGB (EXIF orientation applied).
     public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels) throws(CLIPError) -> RGBImage {
@@ -47,6 +49,9 @@ public enum ImageDecoder {
         // Both are below 2^31, so the product cannot overflow Int.
         guard width * height <= maxPixels else {
             throw .tooManyPixels(width: width, height: height, limit: maxPixels)
+        }
+        guard max(width, height) <= min(width, height) * maxAspectRatio else {
+            throw .extremeAspectRatio(width: width, height: height, limit: maxAspectRatio)
         }
 
         let count = width * height * 3

@@ -51,13 +51,15 @@ enum MojibakeFixer {
 
     // MARK: - fix_encoding
 
+    /// Until nothing changes, as ftfy, but at most `Ftfy.maxFixPasses` steps.
     static func fixEncoding(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var text = text
-        while true {
+        for _ in 0..<Ftfy.maxFixPasses {
             let fixed = fixOneStep(text)
             if fixed == text { return text }
             text = fixed
         }
+        return text
     }
 
     /// `_fix_encoding_one_step_and_explain`.

@@ -113,10 +113,15 @@ enum Ftfy {
         return out
     }
 
+    /// Passes of `fixSegment` at most. ftfy repeats until nothing changes; each pass peels one layer
+    /// of nested entities (`&amp;amp;...`), so a crafted text would cost passes x length. Real text
+    /// settles in two or three; past 16 layers we stop where ftfy would go on.
+    static let maxFixPasses = 16
+
     /// `fix_and_explain` for one segment.
     static func fixSegment(_ segment: [Unicode.Scalar], unescapeHTML: Bool) -> [Unicode.Scalar] {
         var text = segment
-        while true {
+        for _ in 0..<maxFixPasses {
             let original = text
             if unescapeHTML { text = HTMLUnescape.ftfyUnescape(text) }
             text = MojibakeFixer.fixEncoding(text)
@@ -131,6 +136,7 @@ enum Ftfy {
             text = nfc(text)
             if text == original { return text }
         }
+        return text
     }
 
     // MARK: - Single fixes

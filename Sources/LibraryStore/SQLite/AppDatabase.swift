@@ -12,10 +12,12 @@ struct AppDatabase: Sendable {
         configuration.foreignKeysEnabled = true
         // Another process (`clip-server index` beside a running server) may hold the write lock.
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         let pool = try wrapDatabase("opening \(path)") { try DatabasePool(path: path, configuration: configuration) }
+        // GRDB sets the writer of a WAL pool to synchronous=NORMAL (durable across a crash of the
+        // process, not of the machine); the pool has one writer connection, so this holds for it.
+        try wrapDatabase("setting synchronous=FULL on \(path)") {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
         try wrapDatabase("migrating \(path)") { try Self.migrator.migrate(pool) }
         self.pool = pool
     }

@@ -78,6 +78,25 @@ struct OriginalStore: Sendable {
         try Self.syncFolder(folder.deletingLastPathComponent())
     }
 
+    /// The bytes of `path` when it is a regular file (not followed through a final symlink) of
+    /// exactly `expectedSize` bytes; nil otherwise. Never blocks on a FIFO (O_NONBLOCK).
+    static func readRegularFile(atPath path: String, expectedSize: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) == expectedSize else { return nil }
+        var bytes = [UInt8](repeating: 0, count: expectedSize)
+        var done = 0
+        while done < expectedSize {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, expectedSize - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return nil }   // shrank meanwhile
+            done += n
+        }
+        return bytes
+    }
+
     /// Removes an original; a file already gone is not an error.
     func remove(relativePath: String) throws(LibraryStoreError) {
         let path = url(relativePath: relativePath).path

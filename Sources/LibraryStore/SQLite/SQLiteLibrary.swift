@@ -120,8 +120,11 @@ public final class SQLiteLibrary: LibraryStore {
         }
     }
 
+    /// Opened without following a symlink at the last component, and only as a regular file of
+    /// the recorded size: a file in place swapped for a link to /etc/shadow, a device or a FIFO, or
+    /// changed since it was indexed, is not served (nil).
     public func original(of image: StoredImage) throws(LibraryStoreError) -> [UInt8]? {
-        FileManager.default.contents(atPath: originalURL(of: image).path).map { [UInt8]($0) }
+        OriginalStore.readRegularFile(atPath: originalURL(of: image).path, expectedSize: image.byteSize)
     }
 
     /// The upload's own copy, else the file in place.
