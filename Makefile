@@ -2,7 +2,7 @@
 SWIFT ?= swift
 VOCAB := Models/bpe_simple_vocab_16e6.txt.gz
 
-.PHONY: deps setup build release test test-browser clean serve fetch-model bench parity
+.PHONY: deps setup build release test test-browser fuzz clean serve fetch-model bench parity
 
 # System libraries (Debian); needs root, skipped when already installed.
 deps:
@@ -34,6 +34,12 @@ $(BROWSER_VENV)/bin/python:
 test-browser: setup $(BROWSER_VENV)/bin/python
 	$(SWIFT) build
 	CHROMIUM=$(CHROMIUM) $(BROWSER_VENV)/bin/python Tests/Browser/test_page.py
+
+# libFuzzer targets (Fuzz/: image decoders with EXIF/XMP, tokenizer, JSON and multipart readers),
+# FUZZ_SECONDS each on the seed corpus in Fuzz/Corpus; a crash fails (tools/fuzz.sh).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
 
 # Set up, build in release and start the HTTP server with the best model at hand (tools/serve.sh):
 # ViT-B/32 in Models/clip-vit-base-patch32, else fetched into it, else (offline) the demo model in

@@ -61,15 +61,19 @@ public struct APIError: HTTPResponseError, Sendable, Equatable, CustomStringConv
         case let error as HTTPError:
             self = APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
         default:
-            self = APIError(.internalServerError, "internal", "internal error: \(error)")
+            self = APIError(.internalServerError, "internal", Self.seeTheLog)
         }
     }
+
+    /// The message of a 5xx whose details (paths, SQL) are for the operator, not the client: the
+    /// request middleware logs the error itself.
+    static let seeTheLog = "the server could not complete the request; its log has the details"
 
     private init(ingest error: IngestError) {
         switch error {
         case .badImage(let name, let image): self = APIError(image: image, prefix: "\(name): ")
         case .store(_, let store): self = APIError(store: store)
-        case .unreadable, .vanished: self = APIError(.internalServerError, "storage_error", error.description)
+        case .unreadable, .vanished: self = APIError(.internalServerError, "storage_error", Self.seeTheLog)
         }
     }
 
@@ -82,7 +86,7 @@ public struct APIError: HTTPResponseError, Sendable, Equatable, CustomStringConv
         case .emptyImage, .notAnImage, .unsupportedImage, .corruptImage, .extremeAspectRatio:
             self = APIError(.unprocessableContent, "bad_image", prefix + error.description)
         default:
-            self = APIError(.internalServerError, "internal", prefix + error.description)
+            self = APIError(.internalServerError, "internal", Self.seeTheLog)
         }
     }
 
@@ -90,7 +94,7 @@ public struct APIError: HTTPResponseError, Sendable, Equatable, CustomStringConv
         switch error {
         case .unknownImage: self = APIError(.notFound, "not_found", error.description)
         case .vector, .invalidArgument: self = APIError(.badRequest, "invalid_query", error.description)
-        case .database, .io: self = APIError(.internalServerError, "storage_error", error.description)
+        case .database, .io: self = APIError(.internalServerError, "storage_error", Self.seeTheLog)
         }
     }
 }

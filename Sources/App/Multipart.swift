@@ -26,6 +26,9 @@ enum Multipart {
     /// Every complete part (at most `maxParts`, else 400 `too_many_parts`); a syntax error or a body that ends before the closing boundary is 400
     /// `bad_multipart`.
     static func parse(_ body: [UInt8], boundary: String, maxParts: Int = ServerSettings.maxUploadParts) throws(APIError) -> [Part] {
+        guard !hasNonASCIIHeaderName(body, boundary: boundary) else {
+            throw APIError(.badRequest, "bad_multipart", "a part's header name holds a byte that is not ASCII")
+        }
         let parser = MultipartParser(boundary: boundary)
         var parts: [Part] = []
         var current = Part()
@@ -67,6 +70,66 @@ enum Multipart {
                            "the upload holds \(parts.count + extraParts) parts; at most \(maxParts) per request")
         }
         return parts
+    }
+
+    /// multipart-kit 4.7.1 indexes a 128-entry table with each byte of a part's header name, so a
+    /// byte from 0x80 up there traps and the process dies (found by Fuzz/FuzzMultipart). This walks
+    /// the body through the same states as its `MultipartParser` (preamble, headers, body, boundary)
+    /// and says whether the parser would read such a byte as part of a header name. Where the parser
+    /// would throw a syntax error, the walk stops: the parser then refuses the body by itself.
+    static func hasNonASCIIHeaderName(_ body: [UInt8], boundary: String) -> Bool {
+        let delimiter = Array("\r\n--\(boundary)".utf8)
+        let cr: UInt8 = 13, lf: UInt8 = 10, colon: UInt8 = 58
+        enum State { case preamble(Int), preHeaders(expectingLF: Bool), name(empty: Bool), value, afterValue, afterHeaders, body, boundary(Int), done }
+        var state = State.preamble(0)
+        var i = 0
+        while i < body.count {
+            let byte = body[i]
+            i += 1
+            switch state {
+            case .preamble(let matched):
+                // The first delimiter may come without its leading CRLF.
+                if matched == 0 && byte == delimiter[2] { state = .preamble(3) }
+                else if byte == delimiter[matched] { state = .preamble(matched + 1) }
+                else if matched > 0 && byte == delimiter[0] { state = .preamble(1) }
+                else { state = .preamble(0) }
+                if case .preamble(let now) = state, now >= delimiter.count { state = .preHeaders(expectingLF: false) }
+            case .preHeaders(let expectingLF):
+                // CR then LF, then the first header name.
+                if !expectingLF && byte == cr { state = .preHeaders(expectingLF: true) }
+                else if expectingLF && byte == lf { state = .name(empty: true) }
+                else { state = .done }
+            case .name(let empty):
+                if byte == colon && !empty { state = .value }
+                else if byte == cr && empty { state = .afterHeaders }
+                else if byte >= 0x80 { return true }
+                else if isHeaderNameByte(byte) { state = .name(empty: false) }
+                else { state = .done }
+            case .value:
+                if byte == cr { state = .afterValue }
+            case .afterValue:
+                state = byte == lf ? .name(empty: true) : .done
+            case .afterHeaders:
+                state = byte == lf ? .body : .done
+            case .body:
+                if byte == delimiter[0] { state = .boundary(1) }
+            case .boundary(let matched):
+                if matched >= delimiter.count {
+                    // The parser's part ends: CR begins the next part's headers, "-" the epilogue.
+                    state = byte == cr ? .preHeaders(expectingLF: true) : .done   // "-": the epilogue
+                } else if byte == delimiter[matched] { state = .boundary(matched + 1) }
+                else { state = byte == delimiter[0] ? .boundary(1) : .body }
+            case .done:
+                return false
+            }
+        }
+        return false
+    }
+
+    /// RFC 822 token characters below 0x80, as multipart-kit's table allows them.
+    private static func isHeaderNameByte(_ byte: UInt8) -> Bool {
+        guard byte > 32 && byte < 127 else { return false }
+        return !Array("()<>@,;:\\\"/[]?={}".utf8).contains(byte)
     }
 
     private static func containsClosingDelimiter(_ body: [UInt8], boundary: String) -> Bool {

@@ -48,6 +48,27 @@ import Testing
         }
     }
 
+    /// Found by Fuzz/FuzzMultipart: a non-ASCII byte in a part's header name made multipart-kit trap,
+    /// killing the server for every client.
+    @Test func nonASCIIHeaderNamesInAnUploadAreRefused() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            for name in [[0x43, 0x6F, 0x97], [0xC3, 0xA9], [0x41, 0xFF, 0x3A]] as [[UInt8]] {
+                let body = Array("--b\r\n".utf8) + name + Array("ntent-Disposition: form-data; name=\"image\"\r\n\r\nxx\r\n--b--\r\n".utf8)
+                try expectError(try await client.raw(.post, "/index", body, contentType: "multipart/form-data; boundary=b"),
+                                .badRequest, "bad_multipart")
+            }
+            // The second input it found: a bare LF inside a header value does not end the line.
+            let lf = Array("--b\r\nContent-Disposition: form-data;\n\r\nUns".utf8) + [0xFF] + Array("afe: x\r\n\r\nxx\r\n--b--\r\n".utf8)
+            try expectError(try await client.raw(.post, "/index", lf, contentType: "multipart/form-data; boundary=b"),
+                            .badRequest, "bad_multipart")
+            // A UTF-8 file name in a header value is fine.
+            let image = try Fixtures.image("png-rgb-tiny-50x37.png")
+            let body = multipartBody(boundary: "b", parts: [(field: "image", filename: "café.png", bytes: image)])
+            #expect(try await client.raw(.post, "/index", body, contentType: "multipart/form-data; boundary=b").status == .ok)
+        }
+    }
+
     @Test func jsonRoutesNeedTheJSONContentType() async throws {
         let server = try TestServer()
         try await server.test { client in

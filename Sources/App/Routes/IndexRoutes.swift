@@ -55,7 +55,9 @@ struct IndexRoutes {
                 indexed.append(Indexed(id: outcome.image.id, sha256: outcome.image.sha256, duplicate: outcome.duplicate))
                 if !outcome.duplicate { metrics.imagesIndexed.increment() }
             case .failure(let error):
-                failures.append((upload.name, APIError(error)))
+                let mapped = APIError(error)
+                if mapped.isServerFault { context.logger.error("POST /index \(upload.name): \(error)") }
+                failures.append((upload.name, mapped))
             }
         }
         metrics.setIndexSize(loaded.store.vectors.count)

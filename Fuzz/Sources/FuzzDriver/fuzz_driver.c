@@ -1,0 +1,2 @@
+// Only the declaration in include/fuzz_driver.h is needed; the definition comes from libFuzzer.
+#include "fuzz_driver.h"
