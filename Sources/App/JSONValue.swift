@@ -97,6 +97,22 @@ struct JSONObjectReader {
         return strings
     }
 
+    /// An array of objects, each handed out as its own reader (named `name[i]` in messages).
+    mutating func objects(_ name: String) throws(APIError) -> [JSONObjectReader]? {
+        guard let value = field(name) else { return nil }
+        guard case .array(let items) = value else { throw wrongType(name, "an array of objects", value) }
+        var readers: [JSONObjectReader] = []
+        for (i, item) in items.enumerated() {
+            guard case .object(let fields) = item else { throw wrongType("\(name)[\(i)]", "an object", item) }
+            readers.append(JSONObjectReader(fields: fields))
+        }
+        return readers
+    }
+
+    private init(fields: [String: JSONValue]) {
+        self.fields = fields
+    }
+
     /// An integer within `range` (a JSON number with no fractional part).
     mutating func int(_ name: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
         guard let value = field(name) else { return nil }

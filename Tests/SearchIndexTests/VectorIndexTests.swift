@@ -55,3 +55,25 @@ struct VectorIndexTests {
         #expect(throws: SearchIndexError.self) { try VectorIndex(dimension: 0) }
     }
 }
+
+@Suite("Autocut")
+struct AutocutTests {
+    @Test func cutsBeforeTheNthJump() {
+        // Three close scores, a drop, three close ones, a drop to the last.
+        let scores: [Float] = [0.9, 0.89, 0.88, 0.5, 0.49, 0.48, 0.2]
+        #expect(Autocut.keptCount(scores: scores, jumps: 1) == 3)
+        #expect(Autocut.keptCount(scores: scores, jumps: 2) == 6)
+        #expect(Autocut.keptCount(scores: scores, jumps: 3) == 7)
+        // The same shape at another level of score cuts in the same place (no fixed threshold).
+        #expect(Autocut.keptCount(scores: scores.map { $0 * 0.3 + 0.1 }, jumps: 1) == 3)
+    }
+
+    @Test func evenListsAndEdgeCases() {
+        #expect(Autocut.keptCount(scores: [0.5, 0.4, 0.3, 0.2], jumps: 1) == 4)   // a straight line: no jump
+        #expect(Autocut.keptCount(scores: [0.7, 0.7, 0.7], jumps: 1) == 3)
+        #expect(Autocut.keptCount(scores: [0.9], jumps: 1) == 1)
+        #expect(Autocut.keptCount(scores: [], jumps: 1) == 0)
+        #expect(Autocut.keptCount(scores: [0.9, 0.2], jumps: 1) == 2)   // two points make a straight line
+        #expect(Autocut.keptCount(scores: [0.9, 0.89, 0.2], jumps: 1) == 2)
+    }
+}

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import LibraryStore
 import NeuralOps
+import SearchIndex
 
 /// `POST /search` (JSON body) and `GET /search?q=` (the same query from a URL).
 struct SearchRoutes {
@@ -11,16 +12,29 @@ struct SearchRoutes {
     let metrics: ServerMetrics
     let jobs: ImageJobLimiter
 
-    /// A parsed query: exactly one of `text`, `image` bytes, `imageID`.
+    /// A parsed query: exactly one of `text`, `image` bytes, `imageID`, `parts` (`queries`).
     struct Query {
         var text: String?
         var image: [UInt8]?
         var imageID: Int64?
+        var parts: [Part] = []
         var negative: [String] = []
         var k = 10
         var offset = 0
         var minScore: Float?
+        var autocut: Int?
     }
+
+    /// One weighted part of `queries`: exactly one of its text, image or stored image.
+    struct Part {
+        var text: String?
+        var image: [UInt8]?
+        var imageID: Int64?
+        var weight: Float = 1
+    }
+
+    static let maxQueryParts = 16
+    static let autocutRange = 1...10
 
     struct Result: Encodable {
         let id: Int64
@@ -76,9 +90,35 @@ struct SearchRoutes {
         query.k = try reader.int("k", in: 1...ServerSettings.maxK) ?? 10
         query.offset = try reader.int("offset", in: 0...ServerSettings.maxOffset) ?? 0
         query.minScore = try reader.double("min_score").map(Float.init)
+        query.autocut = try reader.int("autocut", in: autocutRange)
+        if let parts = try reader.objects("queries") {
+            guard (1...maxQueryParts).contains(parts.count) else {
+                throw APIError.invalidField("\"queries\" holds \(parts.count) parts; 1 to \(maxQueryParts)")
+            }
+            query.parts = try parts.enumerated().map { i, part throws(APIError) in try parsePart(part, index: i) }
+        }
         try reader.finish()
         try validate(query)
         return query
+    }
+
+    private static func parsePart(_ reader: JSONObjectReader, index: Int) throws(APIError) -> Part {
+        var reader = reader
+        var part = Part()
+        part.text = try reader.string("text")
+        if let base64 = try reader.string("image") { part.image = try decodeBase64(base64, field: "queries[\(index)].image") }
+        part.imageID = try reader.int("image_id", in: 1...Int.max).map(Int64.init)
+        if let weight = try reader.double("weight") {
+            guard abs(weight) <= 100 else { throw APIError.invalidField("\"queries[\(index)].weight\" must be between -100 and 100") }
+            part.weight = Float(weight)
+        }
+        try reader.finish()
+        let given = [part.text != nil, part.image != nil, part.imageID != nil].filter { $0 }.count
+        guard given == 1 else {
+            throw APIError(.badRequest, "invalid_query", "queries[\(index)] must give exactly one of \"text\", \"image\" or \"image_id\"")
+        }
+        try checkTextLengths(part.text.map { [$0] } ?? [], field: "queries[\(index)].text")
+        return part
     }
 
     static func parse(queryItems: [(name: String, value: String)]) throws(APIError) -> Query {
@@ -95,8 +135,9 @@ struct SearchRoutes {
             case "min_score":
                 guard let score = Float(value), score.isFinite else { throw APIError.invalidField("\"min_score\" must be a number, got \"\(value)\"") }
                 query.minScore = score
+            case "autocut": query.autocut = try intParameter("autocut", value, in: autocutRange)
             default:
-                throw APIError(.badRequest, "unknown_field", "unknown query parameter \"\(name)\"; expected q, image_id, negative, k, offset, min_score")
+                throw APIError(.badRequest, "unknown_field", "unknown query parameter \"\(name)\"; expected q, image_id, negative, k, offset, min_score, autocut")
             }
         }
         try validate(query)
@@ -112,11 +153,11 @@ struct SearchRoutes {
     }
 
     private static func validate(_ query: Query) throws(APIError) {
-        let given = [query.text != nil, query.image != nil, query.imageID != nil].filter { $0 }.count
+        let given = [query.text != nil, query.image != nil, query.imageID != nil, !query.parts.isEmpty].filter { $0 }.count
         guard given == 1 else {
             throw APIError(.badRequest, "invalid_query", given == 0
-                ? "give exactly one of \"text\" (q), \"image\" or \"image_id\"; none was given"
-                : "give exactly one of \"text\" (q), \"image\" or \"image_id\"; \(given) were given")
+                ? "give exactly one of \"text\" (q), \"image\", \"image_id\" or \"queries\"; none was given"
+                : "give exactly one of \"text\" (q), \"image\", \"image_id\" or \"queries\"; \(given) were given")
         }
         guard query.negative.count <= ServerSettings.maxTexts else {
             throw APIError.invalidField("\"negative\" holds \(query.negative.count) texts; at most \(ServerSettings.maxTexts)")
@@ -134,38 +175,42 @@ struct SearchRoutes {
         let store = loaded.store
         let (k, offset, minScore) = (query.k, query.offset, query.minScore)
         let found = try await offload { try store.search(queryVector, k: k, offset: offset, minScore: minScore) }
-        let results = found.hits.map { hit in
+        // autocut trims the page it is given (after k, offset and min_score); total counts before it.
+        let kept = query.autocut.map { Autocut.keptCount(scores: found.hits.map(\.score), jumps: $0) } ?? found.hits.count
+        let results = found.hits.prefix(kept).map { hit in
             Result(id: hit.image.id, score: hit.score, source: hit.image.source, width: hit.image.width,
                    height: hit.image.height, url: "/images/\(hit.image.id)", thumbnailURL: "/images/\(hit.image.id)/thumbnail")
         }
         return .json(Body(results: results, total: found.total, tookMS: (ContinuousClock.now - start).milliseconds))
     }
 
-    /// The unit query vector: the text's, the image's or the stored image's embedding, minus the
-    /// `negative` texts' embeddings, renormalized.
+    /// The unit query vector: the sum of each part's unit vector (the text's, the image's or the
+    /// stored image's embedding) times its weight, minus each `negative` text's, renormalized. A
+    /// single `text`, `image` or `image_id` is one part of weight 1.
     static func embedding(of query: Query, loaded: Backend.Loaded, settings: ServerSettings, metrics: ServerMetrics,
                           jobs: ImageJobLimiter) async throws -> [Float] {
+        let parts = query.parts.isEmpty ? [Part(text: query.text, image: query.image, imageID: query.imageID)] : query.parts
         let encoder = loaded.encoder
-        var vector: [Float]
-        if let text = query.text {
-            vector = try await encodeTexts([text], encoder: encoder, metrics: metrics)[0]
-        } else if let bytes = query.image {
-            vector = try await encodeImage(bytes, name: "image", encoder: encoder, settings: settings, metrics: metrics, jobs: jobs)
-        } else if let id = query.imageID {
-            guard let stored = loaded.store.vectors.vector(of: id) else {
-                throw APIError.notFound("no image with id \(id)")
+        var vector = [Float](repeating: 0, count: encoder.dimension)
+        func add(_ unit: [Float], _ weight: Float) {
+            for i in vector.indices { vector[i] += weight * unit[i] }
+        }
+        for (i, part) in parts.enumerated() {
+            if let text = part.text {
+                add(try await encodeTexts([text], encoder: encoder, metrics: metrics)[0], part.weight)
+            } else if let bytes = part.image {
+                let name = query.parts.isEmpty ? "image" : "queries[\(i)].image"
+                add(try await encodeImage(bytes, name: name, encoder: encoder, settings: settings, metrics: metrics, jobs: jobs), part.weight)
+            } else if let id = part.imageID {
+                guard let stored = loaded.store.vectors.vector(of: id) else { throw APIError.notFound("no image with id \(id)") }
+                add(stored, part.weight)
             }
-            vector = stored
-        } else {
-            throw APIError(.badRequest, "invalid_query", "no query given")
         }
-        guard !query.negative.isEmpty else { return vector }
-        for negative in try await encodeTexts(query.negative, encoder: encoder, metrics: metrics) {
-            for i in vector.indices { vector[i] -= negative[i] }
-        }
+        if parts.count == 1 && query.negative.isEmpty && parts[0].weight == 1 { return vector }
+        for negative in try await encodeTexts(query.negative, encoder: encoder, metrics: metrics) { add(negative, -1) }
         // A norm this small is rounding noise, not a direction.
         guard vector.reduce(Float(0), { $0 + $1 * $1 }) > 1e-12, let unit = l2Normalized(vector) else {
-            throw APIError(.badRequest, "invalid_query", "the query minus its negative texts is the zero vector")
+            throw APIError(.badRequest, "invalid_query", "the weighted query (with its negative texts) is the zero vector")
         }
         return unit
     }
