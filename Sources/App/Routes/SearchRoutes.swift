@@ -207,7 +207,9 @@ struct SearchRoutes {
             }
         }
         if parts.count == 1 && query.negative.isEmpty && parts[0].weight == 1 { return vector }
-        for negative in try await encodeTexts(query.negative, encoder: encoder, metrics: metrics) { add(negative, -1) }
+        if !query.negative.isEmpty {
+            for negative in try await encodeTexts(query.negative, encoder: encoder, metrics: metrics) { add(negative, -1) }
+        }
         // A norm this small is rounding noise, not a direction.
         guard vector.reduce(Float(0), { $0 + $1 * $1 }) > 1e-12, let unit = l2Normalized(vector) else {
             throw APIError(.badRequest, "invalid_query", "the weighted query (with its negative texts) is the zero vector")
