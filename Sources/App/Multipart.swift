@@ -128,9 +128,10 @@ enum Multipart {
 
     /// RFC 822 token characters below 0x80, as multipart-kit's table allows them.
     private static func isHeaderNameByte(_ byte: UInt8) -> Bool {
-        guard byte > 32 && byte < 127 else { return false }
-        return !Array("()<>@,;:\\\"/[]?={}".utf8).contains(byte)
+        byte > 32 && byte < 127 && !tokenSpecials.contains(byte)
     }
+
+    private static let tokenSpecials = Set("()<>@,;:\\\"/[]?={}".utf8)
 
     private static func containsClosingDelimiter(_ body: [UInt8], boundary: String) -> Bool {
         let needle = Array("--\(boundary)--".utf8)
