@@ -124,10 +124,11 @@ public protocol LibraryStore: AnyObject, Sendable {
 
 extension LibraryStore {
     /// Exact top-k by cosine similarity over `vectors`, with the rows of the hits.
-    public func search(_ query: [Float], k: Int, offset: Int = 0, minScore: Float? = nil) throws(LibraryStoreError) -> (hits: [SearchHit], total: Int) {
+    public func search(_ query: [Float], k: Int, offset: Int = 0, minScore: Float? = nil,
+                       filter: IDFilter? = nil) throws(LibraryStoreError) -> (hits: [SearchHit], total: Int) {
         let ranked: (hits: [ScoredID], total: Int)
         do {
-            ranked = try vectors.search(query, k: k, offset: offset, minScore: minScore)
+            ranked = try vectors.search(query, k: k, offset: offset, minScore: minScore, filter: filter)
         } catch {
             throw .vector(error)
         }

@@ -55,8 +55,8 @@ struct EmbeddingMatrix {
 
     /// Exact top-k by cosine: `query` (dim, unit length) against every row with one gemv, then a
     /// size-(offset + k) heap. Returns the hits after `offset`, best first, and how many rows score
-    /// ≥ `minScore` (all rows when nil).
-    func search(_ query: [Float], k: Int, offset: Int, minScore: Float?) -> (hits: [ScoredID], total: Int) {
+    /// ≥ `minScore` (all rows when nil) among those `filter` allows.
+    func search(_ query: [Float], k: Int, offset: Int, minScore: Float?, filter: IDFilter?) -> (hits: [ScoredID], total: Int) {
         let rows = ids.count
         guard rows > 0 else { return ([], 0) }
         var scores = [Float](repeating: 0, count: rows)   // (rows)
@@ -74,6 +74,7 @@ struct EmbeddingMatrix {
         for row in 0..<rows {
             let score = scores[row]
             if let minScore, !(score >= minScore) { continue }
+            if let filter, !filter.allows(ids[row]) { continue }
             total += 1
             selector.offer(id: ids[row], score: score)
         }

@@ -66,10 +66,12 @@ public final class VectorIndex: Sendable {
 
     /// Exact top-k by cosine similarity. `query` need not be normalized; `offset` skips the first
     /// results; `total` = how many vectors score ≥ `minScore` (all when nil). Ties: lower id first.
-    public func search(_ query: [Float], k: Int, offset: Int = 0, minScore: Float? = nil) throws(SearchIndexError) -> (hits: [ScoredID], total: Int) {
+    /// With a `filter`, only the ids it allows are ranked (a filtered top-k: k hits whenever k match).
+    public func search(_ query: [Float], k: Int, offset: Int = 0, minScore: Float? = nil,
+                       filter: IDFilter? = nil) throws(SearchIndexError) -> (hits: [ScoredID], total: Int) {
         guard k >= 0 else { throw .invalidArgument("k = \(k) must not be negative") }
         guard offset >= 0 else { throw .invalidArgument("offset = \(offset) must not be negative") }
         let unit = try unitVector(query, what: "query")
-        return matrix.read { $0.search(unit, k: k, offset: offset, minScore: minScore) }
+        return matrix.read { $0.search(unit, k: k, offset: offset, minScore: minScore, filter: filter) }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SearchIndex
 
@@ -33,6 +34,21 @@ struct VectorIndexTests {
             #expect(above.total == above.hits.count && above.hits.allSatisfy { $0.score >= threshold })
             #expect(abs(above.total - 21) <= 1)
         }
+    }
+
+    /// A filtered search ranks only the allowed ids and still fills k when k of them exist.
+    @Test func filteredSearchFillsK() throws {
+        let index = try VectorIndex(dimension: 2)
+        index.apply((1...100).map { id in
+            let angle = Float(id) / 100
+            return .upsert(id: Int64(id), vector: [cos(angle), sin(angle)])
+        })
+        let even = IDFilter(allowing: stride(from: 2, through: 100, by: 2).map { Int64($0) })
+        let (hits, total) = try index.search([1, 0], k: 5, filter: even)
+        #expect(hits.map(\.id) == [2, 4, 6, 8, 10])
+        #expect(total == 50)
+        let none = try index.search([1, 0], k: 5, filter: IDFilter(allowing: []))
+        #expect(none.hits.isEmpty && none.total == 0)
     }
 
     @Test func changesApplyInOrder() throws {

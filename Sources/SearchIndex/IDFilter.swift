@@ -1,0 +1,15 @@
+/// Which ids a search may return (a date range, a folder), decided by the caller, which knows the
+/// rows; the index applies it while it ranks, so a filtered search still fills k.
+public struct IDFilter: Sendable {
+    private let allowed: Set<Int64>
+
+    /// Only these ids.
+    public init(allowing ids: some Sequence<Int64>) {
+        allowed = Set(ids)
+    }
+
+    public var count: Int { allowed.count }
+
+    @inline(__always)
+    public func allows(_ id: Int64) -> Bool { allowed.contains(id) }
+}
