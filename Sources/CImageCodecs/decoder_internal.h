@@ -83,6 +83,16 @@ void clip_upright_size(const clip_decoder *d, uint32_t *out_width, uint32_t *out
 // MARK: - Orientation (orientation.c; clip_exif_orientation is public, in image_codecs.h)
 
 int clip_xmp_orientation(const uint8_t *data, size_t size);
+
+// TIFF integers (EXIF), big- or little-endian; the caller checks the bounds.
+static inline uint32_t clip_read_u16(const uint8_t *p, int big) {
+    return big ? ((uint32_t)p[0] << 8 | p[1]) : ((uint32_t)p[1] << 8 | p[0]);
+}
+
+static inline uint32_t clip_read_u32(const uint8_t *p, int big) {
+    return big ? ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3])
+               : ((uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]);
+}
 int clip_effective_orientation(int exif, int xmp);
 
 // MARK: - Codecs (each sets its own setjmp; d->message explains any failure)

@@ -5,15 +5,6 @@
 
 // MARK: - EXIF / XMP orientation (what Pillow's Image.getexif() reports for tag 0x0112)
 
-static uint32_t read_u16(const uint8_t *p, int big) {
-    return big ? ((uint32_t)p[0] << 8 | p[1]) : ((uint32_t)p[1] << 8 | p[0]);
-}
-
-static uint32_t read_u32(const uint8_t *p, int big) {
-    return big ? ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3])
-               : ((uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]);
-}
-
 int clip_exif_orientation(const uint8_t *data, size_t size) {
     if (data == NULL) return 0;
     if (size >= 6 && memcmp(data, "Exif\0\0", 6) == 0) { data += 6; size -= 6; }
@@ -22,22 +13,22 @@ int clip_exif_orientation(const uint8_t *data, size_t size) {
     if (data[0] == 'M' && data[1] == 'M') big = 1;
     else if (data[0] == 'I' && data[1] == 'I') big = 0;
     else return 0;
-    if (read_u16(data + 2, big) != 42) return 0;
-    uint32_t ifd = read_u32(data + 4, big);
+    if (clip_read_u16(data + 2, big) != 42) return 0;
+    uint32_t ifd = clip_read_u32(data + 4, big);
     if (ifd > size - 2) return 0;
-    uint32_t count = read_u16(data + ifd, big);
+    uint32_t count = clip_read_u16(data + ifd, big);
     for (uint32_t i = 0; i < count; i++) {
         size_t entry = (size_t)ifd + 2 + (size_t)i * 12;
         if (entry + 12 > size) break;
-        if (read_u16(data + entry, big) != 0x0112) continue;
-        uint32_t type = read_u16(data + entry + 2, big);
-        uint32_t n = read_u32(data + entry + 4, big);
+        if (clip_read_u16(data + entry, big) != 0x0112) continue;
+        uint32_t type = clip_read_u16(data + entry + 2, big);
+        uint32_t n = clip_read_u32(data + entry + 4, big);
         if (n != 1) return 0;  // Pillow returns a tuple, which maps to no transpose
         switch (type) {
         case 1: case 6: case 7: return data[entry + 8];       // BYTE, SBYTE, UNDEFINED
-        case 3: case 8: return (int)read_u16(data + entry + 8, big);  // SHORT, SSHORT
+        case 3: case 8: return (int)clip_read_u16(data + entry + 8, big);  // SHORT, SSHORT
         case 4: case 9: {                                     // LONG, SLONG
-            uint32_t v = read_u32(data + entry + 8, big);
+            uint32_t v = clip_read_u32(data + entry + 8, big);
             return v <= 8 ? (int)v : 0;
         }
         default: return 0;

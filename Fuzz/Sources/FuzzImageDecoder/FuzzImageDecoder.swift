@@ -1,12 +1,13 @@
 import CLIP
 import FuzzDriver
 
-/// Any bytes through the decoder (sniffing, libjpeg/libpng behind setjmp, EXIF/XMP orientation),
-/// then what the server does with a decoded image: the model's crop and a thumbnail.
+/// Any bytes through the EXIF date reader and the decoder (sniffing, libjpeg/libpng behind setjmp,
+/// EXIF/XMP orientation), then what the server does with a decoded image: the model's crop and a thumbnail.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzImageDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    _ = PhotoDate.taken(in: bytes)
     // A smaller pixel limit than the server's keeps each run fast; the limit check itself is covered.
     guard let image = try? ImageDecoder.decode(bytes, maxPixels: 4_000_000) else { return 0 }
     precondition(image.pixels.count == image.width * image.height * 3, "decoded buffer has the wrong size")

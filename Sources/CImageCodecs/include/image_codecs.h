@@ -65,6 +65,16 @@ void clip_decoder_free(clip_decoder *decoder);
 /// allowed); 0 when there is no usable Orientation tag.
 int clip_exif_orientation(const uint8_t *data, size_t size);
 
+/// When the photo was taken: EXIF DateTimeOriginal (tag 0x9003 of the Exif IFD), with
+/// OffsetTimeOriginal (0x9011) appended when present, from a JPEG's APP1 "Exif" segment or a PNG's
+/// eXIf chunk, found by walking segment/chunk headers only (no decoding). Writes a NUL-terminated
+/// "YYYY:MM:DD HH:MM:SS" or "YYYY:MM:DD HH:MM:SS+HH:MM" into `out` (at least 32 bytes) and returns
+/// its length; 0 when absent or malformed. Only the shape is checked here; the caller parses it.
+size_t clip_photo_datetime(const uint8_t *data, size_t size, char *out, size_t out_size);
+
+/// Exposed for tests: the same from an EXIF payload (TIFF header first, "Exif\0\0" prefix allowed).
+size_t clip_exif_datetime(const uint8_t *data, size_t size, char *out, size_t out_size);
+
 #ifdef __cplusplus
 }
 #endif
