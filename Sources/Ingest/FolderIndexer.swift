@@ -89,7 +89,8 @@ public struct FolderIndexer: Sendable {
             FileEntry(path: item.image.incoming.name, sha256: item.image.incoming.sha256,
                       mime: item.image.incoming.format.mimeType, width: item.image.image.width,
                       height: item.image.image.height, byteSize: item.image.incoming.original.bytes.count,
-                      mtime: item.mtime, embedding: embedding, thumbnailJPEG: item.image.thumbnail)
+                      mtime: item.mtime, embedding: embedding, thumbnailJPEG: item.image.thumbnail,
+                      takenAt: item.image.incoming.takenAt)
         }
         // One transaction per chunk; if it fails, file by file so one bad entry fails alone.
         var outcomes: [Result<FileChange, LibraryStoreError>]

@@ -1,4 +1,5 @@
 import CLIP
+import Foundation
 import LibraryStore
 
 /// Image bytes as they came in, sniffed and hashed once; everything downstream takes this.
@@ -7,6 +8,8 @@ public struct IncomingImage: Sendable {
     public let name: String
     public let original: HashedBytes
     public let format: ImageFormat
+    /// EXIF DateTimeOriginal, read from the container (no decoding).
+    public let takenAt: Date?
 
     /// Refuses bytes that are not JPEG or PNG by their first bytes (never by the name).
     public init(name: String, bytes: [UInt8]) throws(IngestError) {
@@ -15,6 +18,7 @@ public struct IncomingImage: Sendable {
         self.name = name
         self.format = format
         original = HashedBytes(bytes)
+        takenAt = PhotoDate.taken(in: bytes)
     }
 
     public var sha256: String { original.sha256 }

@@ -112,7 +112,8 @@ public struct UploadIngest: Sendable {
     private func store(_ item: DecodedImage, embedding: [Float]) -> Result<UploadOutcome, IngestError> {
         let upload = NewUpload(original: item.incoming.original, name: item.incoming.name,
                                mime: item.incoming.format.mimeType, width: item.image.width,
-                               height: item.image.height, embedding: embedding, thumbnailJPEG: item.thumbnail)
+                               height: item.image.height, embedding: embedding, thumbnailJPEG: item.thumbnail,
+                               takenAt: item.incoming.takenAt)
         do {
             let stored = try store.addUpload(upload)
             return .success(UploadOutcome(image: stored.image, duplicate: stored.duplicate))

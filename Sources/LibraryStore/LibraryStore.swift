@@ -13,9 +13,11 @@ public struct NewUpload: Sendable {
     /// The model's embedding (need not be normalized).
     public var embedding: [Float]
     public var thumbnailJPEG: [UInt8]
+    /// EXIF DateTimeOriginal; nil: the upload time.
+    public var takenAt: Date?
 
     public init(original: HashedBytes, name: String, mime: String, width: Int, height: Int,
-                embedding: [Float], thumbnailJPEG: [UInt8]) {
+                embedding: [Float], thumbnailJPEG: [UInt8], takenAt: Date? = nil) {
         self.original = original
         self.name = name
         self.mime = mime
@@ -23,6 +25,7 @@ public struct NewUpload: Sendable {
         self.height = height
         self.embedding = embedding
         self.thumbnailJPEG = thumbnailJPEG
+        self.takenAt = takenAt
     }
 }
 
@@ -37,9 +40,11 @@ public struct FileEntry: Sendable {
     public var mtime: Double
     public var embedding: [Float]
     public var thumbnailJPEG: [UInt8]
+    /// EXIF DateTimeOriginal; nil: the file's mtime.
+    public var takenAt: Date?
 
     public init(path: String, sha256: String, mime: String, width: Int, height: Int, byteSize: Int, mtime: Double,
-                embedding: [Float], thumbnailJPEG: [UInt8]) {
+                embedding: [Float], thumbnailJPEG: [UInt8], takenAt: Date? = nil) {
         self.path = path
         self.sha256 = sha256
         self.mime = mime
@@ -49,6 +54,7 @@ public struct FileEntry: Sendable {
         self.mtime = mtime
         self.embedding = embedding
         self.thumbnailJPEG = thumbnailJPEG
+        self.takenAt = takenAt
     }
 }
 
@@ -97,6 +103,13 @@ public protocol LibraryStore: AnyObject, Sendable {
     /// Up to `limit` images with id > `afterID` lacking a vector of this model, by id.
     func imagesLackingEmbedding(afterID: Int64, limit: Int) throws(LibraryStoreError) -> [StoredImage]
     func lackingEmbeddingCount() throws(LibraryStoreError) -> Int
+    /// The ids of the images `filter` allows (all images when it is empty).
+    func imageIDs(matching filter: ImageFilter) throws(LibraryStoreError) -> [Int64]
+
+    // MARK: Other writers
+    /// Applies to `vectors` what other processes (or servers) committed since the last call, by
+    /// reading only what changed; returns how many vectors changed. Cheap when nothing did.
+    func refresh() throws(LibraryStoreError) -> Int
 
     // MARK: Writes
     /// Stores an upload durably (original, row, vector, thumbnail). The same bytes twice, even at
@@ -123,12 +136,14 @@ public protocol LibraryStore: AnyObject, Sendable {
 }
 
 extension LibraryStore {
-    /// Exact top-k by cosine similarity over `vectors`, with the rows of the hits.
+    /// Top-k by cosine similarity over `vectors`, with the rows of the hits. A non-empty `filter`
+    /// is applied inside the ranking: k hits whenever k images match it.
     public func search(_ query: [Float], k: Int, offset: Int = 0, minScore: Float? = nil,
-                       filter: IDFilter? = nil) throws(LibraryStoreError) -> (hits: [SearchHit], total: Int) {
+                       filter: ImageFilter = ImageFilter()) throws(LibraryStoreError) -> (hits: [SearchHit], total: Int) {
         let ranked: (hits: [ScoredID], total: Int)
+        let allowed = filter.isEmpty ? nil : IDFilter(allowing: try imageIDs(matching: filter))
         do {
-            ranked = try vectors.search(query, k: k, offset: offset, minScore: minScore, filter: filter)
+            ranked = try vectors.search(query, k: k, offset: offset, minScore: minScore, filter: allowed)
         } catch {
             throw .vector(error)
         }

@@ -20,9 +20,11 @@ public struct StoredImage: Codable, Sendable, Equatable {
     /// Where an upload's own copy lives, relative to the data folder; nil for a file indexed in place only.
     public let storedPath: String?
     public let createdAt: Date
+    /// When the photo was taken: EXIF DateTimeOriginal, else the file's mtime, else the upload time.
+    public let takenAt: Date
 
     public init(id: Int64, sha256: String, source: String, mime: String, width: Int, height: Int,
-                byteSize: Int, fileMtime: Double?, storedPath: String?, createdAt: Date) {
+                byteSize: Int, fileMtime: Double?, storedPath: String?, createdAt: Date, takenAt: Date) {
         self.id = id
         self.sha256 = sha256
         self.source = source
@@ -33,6 +35,7 @@ public struct StoredImage: Codable, Sendable, Equatable {
         self.fileMtime = fileMtime
         self.storedPath = storedPath
         self.createdAt = createdAt
+        self.takenAt = takenAt
     }
 }
 

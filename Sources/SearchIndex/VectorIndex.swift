@@ -36,6 +36,9 @@ public final class VectorIndex: Sendable {
 
     public func contains(_ id: Int64) -> Bool { matrix.read { $0.contains(id) } }
 
+    /// Every id held, in no particular order.
+    public var ids: [Int64] { matrix.read { $0.ids } }
+
     /// The stored unit vector of `id`, nil when there is none.
     public func vector(of id: Int64) -> [Float]? { matrix.read { $0.vector(of: id) } }
 

@@ -56,6 +56,35 @@ struct AppDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: taken_at, vector change log") { db in
+            // taken_at: EXIF DateTimeOriginal, else the file's mtime, else the upload time (seconds
+            // since 1970). NULL on rows stored before v2: reads fall back in the same order.
+            // vector_changes: one row per change to `embeddings`, written by triggers, so that every
+            // process on this database (a CLI `index`, a second server) follows the others' writes
+            // by sequence number instead of reloading every vector. Pruned after a day.
+            try db.execute(sql: """
+                ALTER TABLE images ADD COLUMN taken_at REAL;
+                CREATE INDEX images_taken_at ON images(COALESCE(taken_at, file_mtime, created_at));
+                CREATE TABLE vector_changes (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    image_id INTEGER NOT NULL,
+                    model TEXT NOT NULL,
+                    changed_at REAL NOT NULL
+                );
+                CREATE TRIGGER embeddings_inserted AFTER INSERT ON embeddings BEGIN
+                    INSERT INTO vector_changes (image_id, model, changed_at)
+                    VALUES (NEW.image_id, NEW.model, (julianday('now') - 2440587.5) * 86400.0);
+                END;
+                CREATE TRIGGER embeddings_updated AFTER UPDATE ON embeddings BEGIN
+                    INSERT INTO vector_changes (image_id, model, changed_at)
+                    VALUES (NEW.image_id, NEW.model, (julianday('now') - 2440587.5) * 86400.0);
+                END;
+                CREATE TRIGGER embeddings_deleted AFTER DELETE ON embeddings BEGIN
+                    INSERT INTO vector_changes (image_id, model, changed_at)
+                    VALUES (OLD.image_id, OLD.model, (julianday('now') - 2440587.5) * 86400.0);
+                END;
+                """)
+        }
         return migrator
     }
 }

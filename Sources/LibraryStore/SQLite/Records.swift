@@ -15,6 +15,8 @@ struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var fileMtime: Double?
     var storedPath: String?
     var createdAt: Double
+    /// nil on rows stored before it was recorded (see `StoredImage.takenAt`).
+    var takenAt: Double?
 
     enum CodingKeys: String, CodingKey {
         case id, sha256, source, mime, width, height
@@ -22,6 +24,7 @@ struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord {
         case fileMtime = "file_mtime"
         case storedPath = "stored_path"
         case createdAt = "created_at"
+        case takenAt = "taken_at"
     }
 
     enum Columns {
@@ -31,6 +34,8 @@ struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord {
         static let byteSize = Column(CodingKeys.byteSize)
         static let fileMtime = Column(CodingKeys.fileMtime)
         static let storedPath = Column(CodingKeys.storedPath)
+        /// What `StoredImage.takenAt` reads (the expression `images_taken_at` indexes).
+        static let takenAtOrFallback = SQL("COALESCE(taken_at, file_mtime, created_at)").sqlExpression
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -40,7 +45,8 @@ struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var image: StoredImage {
         StoredImage(id: id ?? 0, sha256: sha256, source: source, mime: mime, width: width, height: height,
                     byteSize: byteSize, fileMtime: fileMtime, storedPath: storedPath,
-                    createdAt: Date(timeIntervalSince1970: createdAt))
+                    createdAt: Date(timeIntervalSince1970: createdAt),
+                    takenAt: Date(timeIntervalSince1970: takenAt ?? fileMtime ?? createdAt))
     }
 
     // MARK: Requests

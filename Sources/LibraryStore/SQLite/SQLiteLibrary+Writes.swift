@@ -7,6 +7,9 @@ import SearchIndex
 extension SQLiteLibrary {
     /// What to do once a transaction has committed.
     struct AfterCommit {
+        /// Other processes' changes committed before this transaction, then ours.
+        var external: [VectorChange] = []
+        var latest: Int64 = 0
         /// In transaction order: a row removed then re-added (or the reverse) ends up right.
         var changes: [VectorChange] = []
         var filesToRemove: [String] = []
@@ -35,10 +38,15 @@ extension SQLiteLibrary {
                 var result: T?
                 try db.inTransaction(.immediate) {
                     after = AfterCommit()
+                    // The write lock is held: nothing commits between this catch-up and the body.
+                    after.external = try catchUp(db).changes
                     result = try body(db, &after)
+                    try pruneChangeLogHourly(db)
+                    after.latest = try Self.latestChange(db)
                     return .commit
                 }
-                vectors.apply(after.changes)
+                vectors.apply(after.external + after.changes)
+                followed.withLock { $0 = after.latest }
                 // The rows are gone: a failure here leaves an orphan file, never a dangling row.
                 for path in after.filesToRemove { try? originals.remove(relativePath: path) }
                 return result!
@@ -70,9 +78,11 @@ extension SQLiteLibrary {
                 }
                 return (existing.image, true)
             }
+            let now = Date().timeIntervalSince1970
             var record = ImageRecord(id: nil, sha256: sha256, source: upload.name, mime: upload.mime,
                                      width: upload.width, height: upload.height, byteSize: upload.original.bytes.count,
-                                     fileMtime: nil, storedPath: relative, createdAt: Date().timeIntervalSince1970)
+                                     fileMtime: nil, storedPath: relative, createdAt: now,
+                                     takenAt: upload.takenAt?.timeIntervalSince1970 ?? now)
             try record.insert(db)
             let image = record.image
             try putEmbedding(db, id: image.id, vector: vector, after: &after)
@@ -100,6 +110,13 @@ extension SQLiteLibrary {
     }
 
     // MARK: - Helpers
+
+    private func pruneChangeLogHourly(_ db: Database) throws {
+        let now = Date()
+        guard now.timeIntervalSince(lastLogPrune.withLock { $0 }) > 3600 else { return }
+        try pruneChangeLog(db, now: now)
+        lastLogPrune.withLock { $0 = now }
+    }
 
     func unitVector(_ embedding: [Float], what: String) throws(LibraryStoreError) -> [Float] {
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SearchIndex
+import Synchronization
 
 /// The embedded library: SQLite (WAL, a pool for concurrent reads) for rows, vectors and thumbnails;
 /// uploaded originals content-addressed under the data folder (`OriginalStore`); every vector of
@@ -15,6 +16,10 @@ public final class SQLiteLibrary: LibraryStore {
     let database: AppDatabase
     let originals: OriginalStore
     let hooks: Hooks
+    /// The last `vector_changes` sequence number `vectors` reflects (ChangeFeed.swift).
+    let followed = Mutex<Int64>(0)
+    /// When this process last pruned the change log.
+    let lastLogPrune = Mutex<Date>(.distantPast)
 
     /// Points where a test can run code inside an operation (to interleave two writers).
     struct Hooks: Sendable {
@@ -51,28 +56,14 @@ public final class SQLiteLibrary: LibraryStore {
             }
         }
         database = try AppDatabase(path: databasePath)
-        let stored = try wrapDatabase("loading embeddings of model \(modelName)") {
-            try database.pool.read { db in try Self.storedVectors(db, modelName: modelName, dimension: dimension) }
+        // One snapshot: the vectors and the change they are up to.
+        let (stored, latest) = try wrapDatabase("loading embeddings of model \(modelName)") {
+            try database.pool.read { db in
+                (try Self.storedVectors(db, modelName: modelName, dimension: dimension), try Self.latestChange(db))
+            }
         }
         vectors.apply(stored)
-    }
-
-    /// Every stored vector of `modelName`, checked against `dimension`.
-    private static func storedVectors(_ db: Database, modelName: String, dimension: Int) throws -> [VectorChange] {
-        var changes: [VectorChange] = []
-        let rows = try EmbeddingRecord.filter(EmbeddingRecord.Columns.model == modelName)
-            .order(EmbeddingRecord.Columns.imageId).fetchCursor(db)
-        while let row = try rows.next() {
-            let what = "stored embedding of image \(row.imageId) for model \(modelName)"
-            guard row.dim == dimension else {
-                throw LibraryStoreError.vector(.dimensionMismatch(what: what, expected: dimension, actual: row.dim))
-            }
-            guard let vector = VectorBlob.decode(row.vector, dim: row.dim) else {
-                throw LibraryStoreError.vector(.dimensionMismatch(what: what, expected: dimension * 4, actual: row.vector.count))
-            }
-            changes.append(.upsert(id: row.imageId, vector: vector))
-        }
-        return changes
+        followed.withLock { $0 = latest }
     }
 
     // MARK: - Reads
@@ -141,6 +132,20 @@ public final class SQLiteLibrary: LibraryStore {
 
     public func lackingEmbeddingCount() throws(LibraryStoreError) -> Int {
         try read("counting images without a \(modelName) embedding") { db in try lackingEmbedding().fetchCount(db) }
+    }
+
+    public func imageIDs(matching filter: ImageFilter) throws(LibraryStoreError) -> [Int64] {
+        var request = ImageRecord.select(ImageRecord.Columns.id)
+        let taken = ImageRecord.Columns.takenAtOrFallback
+        if let after = filter.takenAfter { request = request.filter(taken >= after.timeIntervalSince1970) }
+        if let before = filter.takenBefore { request = request.filter(taken < before.timeIntervalSince1970) }
+        if let folder = filter.folderPath {
+            // A prefix compare, not LIKE: "%" and "_" in folder names mean themselves.
+            let prefix = folder == "/" ? "/" : folder + "/"
+            let source = ImageRecord.Columns.source
+            request = request.filter(source == folder || SQL("substr(source, 1, \(prefix.unicodeScalars.count)) = \(prefix)").sqlExpression)
+        }
+        return try read("listing images matching a filter") { db in try Int64.fetchAll(db, request) }
     }
 
     /// Images with no vector of this model (stored by another model, or never embedded).
