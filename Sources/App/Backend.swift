@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import Ingest
 import LibraryStore
 import Synchronization
 
@@ -15,11 +16,16 @@ public final class Backend: Sendable {
     }
 
     private let loaded = Mutex<Loaded?>(nil)
+    /// The `serve --library` folders' status (empty without them).
+    public let library: LibraryStatusBoard
 
-    public init() {}
+    public init(libraryFolders: [String] = []) {
+        library = LibraryStatusBoard(paths: libraryFolders)
+    }
 
-    public convenience init(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil) {
-        self.init()
+    public convenience init(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil,
+                            libraryFolders: [String] = []) {
+        self.init(libraryFolders: libraryFolders)
         setLoaded(encoder: encoder, store: store, demo: demo)
     }
 

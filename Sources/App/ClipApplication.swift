@@ -18,6 +18,7 @@ public enum ClipApplication {
         router.addRoutes(images.endpoints, atPath: "/images")
         router.addRoutes(ModelRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints)
         router.addRoutes(OpsRoutes(backend: backend, settings: settings, metrics: metrics).endpoints)
+        router.addRoutes(LibraryRoutes(backend: backend).endpoints)
 
         let writes = router.group().add(middleware: APIKeyMiddleware(key: settings.apiKey))
         writes.addRoutes(IndexRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints, atPath: "/index")

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Ingest
 import Prometheus
 
 /// The server's metrics, on its own Prometheus registry (not the process-wide `MetricsSystem`, so
@@ -37,6 +38,23 @@ public final class ServerMetrics: Sendable {
     func recordEncode(kind: String, duration: Duration) {
         CoreMetrics.Timer(label: "clip_encode_duration_seconds", dimensions: [("kind", kind)], factory: factory)
             .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// The `serve --library` folders, labelled by path: `clip_library_files`, `clip_library_pending`,
+    /// `clip_library_watching` (1 through inotify, 0 scanning only), `clip_library_indexed_since_start`
+    /// and `clip_library_last_scan_timestamp_seconds`.
+    func setLibrary(_ folders: [FolderStatus]) {
+        for folder in folders {
+            let labels = [("folder", folder.path)]
+            func gauge(_ name: String, _ value: Double) {
+                CoreMetrics.Meter(label: name, dimensions: labels, factory: factory).set(value)
+            }
+            gauge("clip_library_files", Double(folder.files))
+            gauge("clip_library_pending", Double(folder.pending))
+            gauge("clip_library_watching", folder.watching ? 1 : 0)
+            gauge("clip_library_indexed_since_start", Double(folder.indexedTotal))
+            if let lastScan = folder.lastScan { gauge("clip_library_last_scan_timestamp_seconds", lastScan.timeIntervalSince1970) }
+        }
     }
 
     /// Stored images: `clip_index_size`.

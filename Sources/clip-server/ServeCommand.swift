@@ -2,6 +2,7 @@ import App
 import ArgumentParser
 import CLIP
 import Foundation
+import Ingest
 import Logging
 
 /// `clip-server serve`: the HTTP API of DESIGN.md 3. The port opens at once (`/healthz` answers,
@@ -34,6 +35,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds before an idle connection (or one whose request headers have not arrived) is closed.", visibility: .hidden))
     var idleTimeout: Int = 30
 
+    @Option(name: .long, help: "A photo folder to index in place and keep in sync while the server runs (repeatable).")
+    var library: [String] = []
+
+    @Option(name: .long, help: "Seconds between full scans of the --library folders (inotify reports changes in between; where it cannot, the scan is all there is).")
+    var scanInterval: Int = 60
+
     @Option(name: .long, help: "Largest request body in MiB; larger is 413.")
     var maxBodyMb: Int = 32
 
@@ -44,6 +51,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600, got \(idleTimeout)") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be between 1 and 4096, got \(maxBodyMb)") }
+        guard (1...86_400).contains(scanInterval) else { throw ValidationError("--scan-interval must be between 1 and 86400 seconds, got \(scanInterval)") }
+        for folder in library {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: LiveLibrary.canonicalPath(folder), isDirectory: &isDirectory),
+                  isDirectory.boolValue else { throw ValidationError("--library \(folder) is not a folder") }
+        }
     }
 
     func run() async throws {
@@ -62,12 +75,15 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("no Public folder found: / and /openapi.yaml will answer 404")
         }
 
-        let backend = Backend()
+        // Canonical paths, once: what `source` paths start with, and what /library reports.
+        let folders = Array(Set(library.map(LiveLibrary.canonicalPath))).sorted()
+        let backend = Backend(libraryFolders: folders)
+        let live = folders.isEmpty ? nil : ModelLoadingService.LiveFolders(folders: folders, scanInterval: .seconds(scanInterval))
         let (modelOptions, store) = (self.modelOptions, self.store)
         let demo = DemoModel.detect(modelDirectory: modelOptions.directory)
         if let problem = demo?.problem { logger.warning("demo model: \(problem); using defaults") }
         let gallery = demo.map { DemoGallery(demo: $0, databaseURL: store.databaseURL, logger: logger) }
-        let loader = ModelLoadingService(backend: backend, demo: demo, gallery: gallery, location: store.databaseURL.path,
+        let loader = ModelLoadingService(backend: backend, demo: demo, gallery: gallery, live: live, location: store.databaseURL.path,
                                          logger: logger) {
             let encoder = try modelOptions.loadEncoder()
             return (encoder, try store.openLibrary(modelName: encoder.name, dimension: encoder.dimension))

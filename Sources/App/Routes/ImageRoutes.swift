@@ -17,12 +17,14 @@ struct ImageRoutes {
         let height: Int
         let byteSize: Int
         let createdAt: Double
+        let takenAt: String
         let url: String
         let thumbnailURL: String
         enum CodingKeys: String, CodingKey {
             case id, sha256, source, mime, width, height, url
             case byteSize = "byte_size"
             case createdAt = "created_at"
+            case takenAt = "taken_at"
             case thumbnailURL = "thumbnail_url"
         }
 
@@ -35,6 +37,7 @@ struct ImageRoutes {
             height = image.height
             byteSize = image.byteSize
             createdAt = image.createdAt.timeIntervalSince1970
+            takenAt = APIDate.string(image.takenAt)
             url = "/images/\(image.id)"
             thumbnailURL = "/images/\(image.id)/thumbnail"
         }

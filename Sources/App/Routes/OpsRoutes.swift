@@ -46,6 +46,7 @@ struct OpsRoutes {
 
     @Sendable func prometheus(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let loaded = backend.current { metrics.setIndexSize(loaded.store.vectors.count) }
+        metrics.setLibrary(backend.library.snapshot)
         return Response.bytes(metrics.registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }

@@ -12,40 +12,18 @@ struct SearchRoutes {
     let metrics: ServerMetrics
     let jobs: ImageJobLimiter
 
-    /// A parsed query: exactly one of `text`, `image` bytes, `imageID`, `parts` (`queries`).
-    struct Query {
-        var text: String?
-        var image: [UInt8]?
-        var imageID: Int64?
-        var parts: [Part] = []
-        var negative: [String] = []
-        var k = 10
-        var offset = 0
-        var minScore: Float?
-        var autocut: Int?
-    }
-
-    /// One weighted part of `queries`: exactly one of its text, image or stored image.
-    struct Part {
-        var text: String?
-        var image: [UInt8]?
-        var imageID: Int64?
-        var weight: Float = 1
-    }
-
-    static let maxQueryParts = 16
-    static let autocutRange = 1...10
-
     struct Result: Encodable {
         let id: Int64
         let score: Float
         let source: String
         let width: Int
         let height: Int
+        let takenAt: String
         let url: String
         let thumbnailURL: String
         enum CodingKeys: String, CodingKey {
             case id, score, source, width, height, url
+            case takenAt = "taken_at"
             case thumbnailURL = "thumbnail_url"
         }
     }
@@ -76,96 +54,6 @@ struct SearchRoutes {
         try await run(try SearchRoutes.parse(queryItems: request.queryItems))
     }
 
-    // MARK: - Parsing
-
-    static func parse(json bytes: [UInt8]) throws(APIError) -> Query {
-        var reader = try JSONObjectReader(bytes: bytes)
-        var query = Query()
-        query.text = try reader.string("text")
-        if let base64 = try reader.string("image") {
-            query.image = try decodeBase64(base64, field: "image")
-        }
-        if let id = try reader.int("image_id", in: 1...Int.max) { query.imageID = Int64(id) }
-        query.negative = try reader.strings("negative") ?? []
-        query.k = try reader.int("k", in: 1...ServerSettings.maxK) ?? 10
-        query.offset = try reader.int("offset", in: 0...ServerSettings.maxOffset) ?? 0
-        query.minScore = try reader.double("min_score").map(Float.init)
-        query.autocut = try reader.int("autocut", in: autocutRange)
-        if let parts = try reader.objects("queries") {
-            guard (1...maxQueryParts).contains(parts.count) else {
-                throw APIError.invalidField("\"queries\" holds \(parts.count) parts; 1 to \(maxQueryParts)")
-            }
-            query.parts = try parts.enumerated().map { i, part throws(APIError) in try parsePart(part, index: i) }
-        }
-        try reader.finish()
-        try validate(query)
-        return query
-    }
-
-    private static func parsePart(_ reader: JSONObjectReader, index: Int) throws(APIError) -> Part {
-        var reader = reader
-        var part = Part()
-        part.text = try reader.string("text")
-        if let base64 = try reader.string("image") { part.image = try decodeBase64(base64, field: "queries[\(index)].image") }
-        part.imageID = try reader.int("image_id", in: 1...Int.max).map(Int64.init)
-        if let weight = try reader.double("weight") {
-            guard abs(weight) <= 100 else { throw APIError.invalidField("\"queries[\(index)].weight\" must be between -100 and 100") }
-            part.weight = Float(weight)
-        }
-        try reader.finish()
-        let given = [part.text != nil, part.image != nil, part.imageID != nil].filter { $0 }.count
-        guard given == 1 else {
-            throw APIError(.badRequest, "invalid_query", "queries[\(index)] must give exactly one of \"text\", \"image\" or \"image_id\"")
-        }
-        try checkTextLengths(part.text.map { [$0] } ?? [], field: "queries[\(index)].text")
-        return part
-    }
-
-    static func parse(queryItems: [(name: String, value: String)]) throws(APIError) -> Query {
-        var query = Query()
-        for (name, value) in queryItems {
-            switch name {
-            case "q", "text": query.text = value
-            case "image_id":
-                guard let id = Int64(value), id > 0 else { throw APIError.invalidField("\"image_id\" must be a positive integer, got \"\(value)\"") }
-                query.imageID = id
-            case "negative": query.negative.append(value)
-            case "k": query.k = try intParameter("k", value, in: 1...ServerSettings.maxK)
-            case "offset": query.offset = try intParameter("offset", value, in: 0...ServerSettings.maxOffset)
-            case "min_score":
-                guard let score = Float(value), score.isFinite else { throw APIError.invalidField("\"min_score\" must be a number, got \"\(value)\"") }
-                query.minScore = score
-            case "autocut": query.autocut = try intParameter("autocut", value, in: autocutRange)
-            default:
-                throw APIError(.badRequest, "unknown_field", "unknown query parameter \"\(name)\"; expected q, image_id, negative, k, offset, min_score, autocut")
-            }
-        }
-        try validate(query)
-        return query
-    }
-
-    static func intParameter(_ name: String, _ value: String, in range: ClosedRange<Int>) throws(APIError) -> Int {
-        guard let int = Int(value) else { throw APIError.invalidField("\"\(name)\" must be an integer, got \"\(value)\"") }
-        guard range.contains(int) else {
-            throw APIError.invalidField("\"\(name)\" must be between \(range.lowerBound) and \(range.upperBound), got \(int)")
-        }
-        return int
-    }
-
-    private static func validate(_ query: Query) throws(APIError) {
-        let given = [query.text != nil, query.image != nil, query.imageID != nil, !query.parts.isEmpty].filter { $0 }.count
-        guard given == 1 else {
-            throw APIError(.badRequest, "invalid_query", given == 0
-                ? "give exactly one of \"text\" (q), \"image\", \"image_id\" or \"queries\"; none was given"
-                : "give exactly one of \"text\" (q), \"image\", \"image_id\" or \"queries\"; \(given) were given")
-        }
-        guard query.negative.count <= ServerSettings.maxTexts else {
-            throw APIError.invalidField("\"negative\" holds \(query.negative.count) texts; at most \(ServerSettings.maxTexts)")
-        }
-        try checkTextLengths(query.text.map { [$0] } ?? [], field: "text")
-        try checkTextLengths(query.negative, field: "negative")
-    }
-
     // MARK: - Running
 
     func run(_ query: Query) async throws -> Response {
@@ -173,13 +61,21 @@ struct SearchRoutes {
         let loaded = try backend.ready()
         let queryVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics, jobs: jobs)
         let store = loaded.store
-        let (k, offset, minScore) = (query.k, query.offset, query.minScore)
-        let found = try await offload { try store.search(queryVector, k: k, offset: offset, minScore: minScore) }
+        let (k, offset, minScore, filter) = (query.k, query.offset, query.minScore, query.filter)
+        let found = try await offload { try store.search(queryVector, k: k, offset: offset, minScore: minScore, filter: filter) }
         // autocut trims the page it is given (after k, offset and min_score); total counts before it.
         let kept = query.autocut.map { Autocut.keptCount(scores: found.hits.map(\.score), jumps: $0) } ?? found.hits.count
-        let results = found.hits.prefix(kept).map { hit in
+        var hits = Array(found.hits.prefix(kept))
+        switch query.sort {
+        case .relevance: break
+        // Stable for equal dates: the better score first.
+        case .dateDesc: hits = hits.enumerated().sorted { ($0.1.image.takenAt, $1.0) > ($1.1.image.takenAt, $0.0) }.map(\.1)
+        case .dateAsc: hits = hits.enumerated().sorted { ($0.1.image.takenAt, $0.0) < ($1.1.image.takenAt, $1.0) }.map(\.1)
+        }
+        let results = hits.map { hit in
             Result(id: hit.image.id, score: hit.score, source: hit.image.source, width: hit.image.width,
-                   height: hit.image.height, url: "/images/\(hit.image.id)", thumbnailURL: "/images/\(hit.image.id)/thumbnail")
+                   height: hit.image.height, takenAt: APIDate.string(hit.image.takenAt),
+                   url: "/images/\(hit.image.id)", thumbnailURL: "/images/\(hit.image.id)/thumbnail")
         }
         return .json(Body(results: results, total: found.total, tookMS: (ContinuousClock.now - start).milliseconds))
     }
