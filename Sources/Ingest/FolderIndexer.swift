@@ -90,7 +90,7 @@ public struct FolderIndexer: Sendable {
                       mime: item.image.incoming.format.mimeType, width: item.image.image.width,
                       height: item.image.image.height, byteSize: item.image.incoming.original.bytes.count,
                       mtime: item.mtime, embedding: embedding, thumbnailJPEG: item.image.thumbnail,
-                      takenAt: item.image.incoming.takenAt)
+                      takenAt: item.image.incoming.takenAt, keywords: item.image.incoming.keywords)
         }
         // One transaction per chunk; if it fails, file by file so one bad entry fails alone.
         var outcomes: [Result<FileChange, LibraryStoreError>]

@@ -10,6 +10,8 @@ public struct IncomingImage: Sendable {
     public let format: ImageFormat
     /// EXIF DateTimeOriginal, read from the container (no decoding).
     public let takenAt: Date?
+    /// XMP dc:subject keywords, read from the container.
+    public let keywords: [String]
 
     /// Refuses bytes that are not JPEG or PNG by their first bytes (never by the name).
     public init(name: String, bytes: [UInt8]) throws(IngestError) {
@@ -19,6 +21,7 @@ public struct IncomingImage: Sendable {
         self.format = format
         original = HashedBytes(bytes)
         takenAt = PhotoDate.taken(in: bytes)
+        keywords = PhotoKeywords.keywords(in: bytes)
     }
 
     public var sha256: String { original.sha256 }

@@ -113,7 +113,7 @@ public struct UploadIngest: Sendable {
         let upload = NewUpload(original: item.incoming.original, name: item.incoming.name,
                                mime: item.incoming.format.mimeType, width: item.image.width,
                                height: item.image.height, embedding: embedding, thumbnailJPEG: item.thumbnail,
-                               takenAt: item.incoming.takenAt)
+                               takenAt: item.incoming.takenAt, keywords: item.incoming.keywords)
         do {
             let stored = try store.addUpload(upload)
             return .success(UploadOutcome(image: stored.image, duplicate: stored.duplicate))

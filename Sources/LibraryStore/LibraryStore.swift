@@ -15,9 +15,11 @@ public struct NewUpload: Sendable {
     public var thumbnailJPEG: [UInt8]
     /// EXIF DateTimeOriginal; nil: the upload time.
     public var takenAt: Date?
+    /// XMP dc:subject.
+    public var keywords: [String]
 
     public init(original: HashedBytes, name: String, mime: String, width: Int, height: Int,
-                embedding: [Float], thumbnailJPEG: [UInt8], takenAt: Date? = nil) {
+                embedding: [Float], thumbnailJPEG: [UInt8], takenAt: Date? = nil, keywords: [String] = []) {
         self.original = original
         self.name = name
         self.mime = mime
@@ -26,6 +28,7 @@ public struct NewUpload: Sendable {
         self.embedding = embedding
         self.thumbnailJPEG = thumbnailJPEG
         self.takenAt = takenAt
+        self.keywords = keywords
     }
 }
 
@@ -42,9 +45,11 @@ public struct FileEntry: Sendable {
     public var thumbnailJPEG: [UInt8]
     /// EXIF DateTimeOriginal; nil: the file's mtime.
     public var takenAt: Date?
+    /// XMP dc:subject.
+    public var keywords: [String]
 
     public init(path: String, sha256: String, mime: String, width: Int, height: Int, byteSize: Int, mtime: Double,
-                embedding: [Float], thumbnailJPEG: [UInt8], takenAt: Date? = nil) {
+                embedding: [Float], thumbnailJPEG: [UInt8], takenAt: Date? = nil, keywords: [String] = []) {
         self.path = path
         self.sha256 = sha256
         self.mime = mime
@@ -55,6 +60,7 @@ public struct FileEntry: Sendable {
         self.embedding = embedding
         self.thumbnailJPEG = thumbnailJPEG
         self.takenAt = takenAt
+        self.keywords = keywords
     }
 }
 
@@ -105,6 +111,9 @@ public protocol LibraryStore: AnyObject, Sendable {
     func lackingEmbeddingCount() throws(LibraryStoreError) -> Int
     /// The ids of the images `filter` allows (all images when it is empty).
     func imageIDs(matching filter: ImageFilter) throws(LibraryStoreError) -> [Int64]
+    /// Up to `limit` images whose path (folder and file names) or keywords hold any of `words`,
+    /// best match first (BM25), among those `filter` allows.
+    func imagesMatching(words: [String], limit: Int, filter: ImageFilter) throws(LibraryStoreError) -> [Int64]
 
     // MARK: Other writers
     /// Applies to `vectors` what other processes (or servers) committed since the last call, by
@@ -152,5 +161,38 @@ extension LibraryStore {
         // A row deleted between the two steps is simply left out.
         let hits = ranked.hits.compactMap { hit in rows[hit.id].map { SearchHit(image: $0, score: hit.score) } }
         return (hits, ranked.total)
+    }
+
+    /// The CLIP ranking fused with the full-text ranking of `words` (file and folder names,
+    /// keywords) by reciprocal rank; each list `depth` deep (at least offset + k). `score` stays
+    /// the cosine similarity (`minScore` applies to it), `fusedScore` orders the results; `total`
+    /// is the CLIP search's.
+    public func hybridSearch(_ query: [Float], words: [String], k: Int, offset: Int = 0, minScore: Float? = nil,
+                             filter: ImageFilter = ImageFilter(), depth: Int = 200) throws(LibraryStoreError) -> (hits: [SearchHit], total: Int) {
+        let (wanted, overflow) = offset.addingReportingOverflow(k)
+        let depth = overflow ? Int.max : max(depth, wanted)
+        let clip = try search(query, k: depth, minScore: minScore, filter: filter)
+        let text = try imagesMatching(words: words, limit: depth, filter: filter)
+        var known = Dictionary(clip.hits.map { ($0.image.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let unit: [Float]
+        do { unit = try vectors.unitVector(query, what: "query") } catch { throw .vector(error) }
+        // Found by their words only: the cosine comes from the vector (none yet: not searchable).
+        var wordsOnly: [Int64: Float] = [:]
+        for id in text where known[id] == nil {
+            guard let vector = vectors.vector(of: id) else { continue }
+            let score = zip(unit, vector).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            if let minScore, !(score >= minScore) { continue }
+            wordsOnly[id] = score
+        }
+        let fused = RankFusion.fuse([clip.hits.map(\.image.id), text.filter { known[$0] != nil || wordsOnly[$0] != nil }])
+        let page = Array(fused.dropFirst(offset).prefix(k))
+        for (id, image) in try images(ids: page.map(\.id).filter { known[$0] == nil }) {
+            known[id] = SearchHit(image: image, score: wordsOnly[id]!)
+        }
+        // A row deleted meanwhile is left out.
+        let hits = page.compactMap { ranked in
+            known[ranked.id].map { SearchHit(image: $0.image, score: $0.score, fusedScore: ranked.score) }
+        }
+        return (hits, clip.total)
     }
 }

@@ -22,9 +22,12 @@ public struct StoredImage: Codable, Sendable, Equatable {
     public let createdAt: Date
     /// When the photo was taken: EXIF DateTimeOriginal, else the file's mtime, else the upload time.
     public let takenAt: Date
+    /// The photo's own keywords (XMP dc:subject).
+    public let keywords: [String]
 
     public init(id: Int64, sha256: String, source: String, mime: String, width: Int, height: Int,
-                byteSize: Int, fileMtime: Double?, storedPath: String?, createdAt: Date, takenAt: Date) {
+                byteSize: Int, fileMtime: Double?, storedPath: String?, createdAt: Date, takenAt: Date,
+                keywords: [String] = []) {
         self.id = id
         self.sha256 = sha256
         self.source = source
@@ -36,6 +39,7 @@ public struct StoredImage: Codable, Sendable, Equatable {
         self.storedPath = storedPath
         self.createdAt = createdAt
         self.takenAt = takenAt
+        self.keywords = keywords
     }
 }
 
@@ -43,9 +47,12 @@ public struct StoredImage: Codable, Sendable, Equatable {
 public struct SearchHit: Sendable {
     public let image: StoredImage
     public let score: Float
+    /// In a hybrid search, the reciprocal-rank-fusion score the results are ordered by.
+    public let fusedScore: Double?
 
-    public init(image: StoredImage, score: Float) {
+    public init(image: StoredImage, score: Float, fusedScore: Double? = nil) {
         self.image = image
         self.score = score
+        self.fusedScore = fusedScore
     }
 }

@@ -112,7 +112,7 @@ struct SearchFilterTests {
     @Test func uploadsKeepTheirExifDate() async throws {
         let server = try TestServer()
         let bytes = [UInt8](try Data(contentsOf: Fixtures.packageRoot.appendingPathComponent(
-            "Tests/CLIPTests/Fixtures/photo-dates/jpeg-original-offset.jpg")))
+            "Tests/CLIPTests/Fixtures/photo-metadata/jpeg-original-offset.jpg")))
         try await server.test { client in
             _ = try await client.uploadID(bytes, name: "dated.jpg")
             let list = try await client.execute(uri: "/images", method: .get).object()

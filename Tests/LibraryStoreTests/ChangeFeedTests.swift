@@ -155,6 +155,31 @@ struct ImageFilterTests {
         #expect(hits.map(\.image.id) == [mtime])
     }
 
+    /// The words of paths and keywords follow moves and deletes (triggers keep image_text in step).
+    @Test func fullTextFollowsTheRows() throws {
+        let store = try TempStore()
+        defer { store.cleanup() }
+        let library = try store.open()
+        var rng = SplitMix64(seed: 10)
+        let path = store.folder.appendingPathComponent("golden_retriever.jpg").path
+        try Data([1]).write(to: URL(fileURLWithPath: path))
+        let sha = ContentHash.sha256Hex([1])
+        let id = try library.indexFiles([FileEntry(path: path, sha256: sha, mime: "image/jpeg", width: 4, height: 3, byteSize: 1,
+                                                   mtime: 1, embedding: randomVector(8, &rng), thumbnailJPEG: [],
+                                                   keywords: ["Beach", "Café"])])[0].image.id
+        #expect(try library.imagesMatching(words: ["retriever"], limit: 10, filter: ImageFilter()) == [id])
+        #expect(try library.imagesMatching(words: ["beach"], limit: 10, filter: ImageFilter()) == [id])
+        #expect(try library.imagesMatching(words: ["cafe"], limit: 10, filter: ImageFilter()) == [id], "diacritics folded")
+        #expect(try library.image(id: id)?.keywords == ["Beach", "Café"])
+        let moved = store.folder.appendingPathComponent("tabby_cat.jpg").path
+        try FileManager.default.moveItem(atPath: path, toPath: moved)
+        #expect(try library.relocateFile(path: moved, sha256: sha, byteSize: 1, mtime: 1)?.change == .moved(from: path))
+        #expect(try library.imagesMatching(words: ["retriever"], limit: 10, filter: ImageFilter()).isEmpty)
+        #expect(try library.imagesMatching(words: ["tabby", "nothing"], limit: 10, filter: ImageFilter()) == [id])
+        #expect(try library.delete(id: id))
+        #expect(try library.imagesMatching(words: ["tabby", "beach"], limit: 10, filter: ImageFilter()).isEmpty)
+    }
+
     /// A database made before taken_at existed opens, and its rows read the fallback (mtime, else
     /// upload time).
     @Test func rowsFromBeforeTheMigrationFallBack() throws {

@@ -8,6 +8,7 @@ func fuzzImageDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     _ = PhotoDate.taken(in: bytes)
+    _ = PhotoKeywords.keywords(in: bytes)
     // A smaller pixel limit than the server's keeps each run fast; the limit check itself is covered.
     guard let image = try? ImageDecoder.decode(bytes, maxPixels: 4_000_000) else { return 0 }
     precondition(image.pixels.count == image.width * image.height * 3, "decoded buffer has the wrong size")

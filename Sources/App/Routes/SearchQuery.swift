@@ -18,6 +18,17 @@ extension SearchRoutes {
         /// `after` / `before` / `folder`: which rows may be returned (applied inside the ranking).
         var filter = ImageFilter()
         var sort: Sort = .relevance
+        /// Also rank by the query's words in file and folder names and keywords.
+        var hybrid = false
+
+        /// The words `hybrid` looks for: those of the text, or of the positive text parts.
+        var words: [String] {
+            let texts = parts.isEmpty ? [text].compactMap { $0 } : parts.filter { $0.weight > 0 }.compactMap(\.text)
+            var seen = Set<String>()
+            return texts.flatMap { text in
+                text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+            }.filter { $0.count >= 2 && seen.insert($0).inserted }
+        }
     }
 
     /// The order of the results that survive k, min_score and autocut.
@@ -57,6 +68,7 @@ extension SearchRoutes {
         if let before = try reader.string("before") { query.filter.takenBefore = try date(before, field: "before") }
         if let folder = try reader.string("folder") { query.filter.folder = try folderPath(folder) }
         if let sort = try reader.string("sort") { query.sort = try sortOrder(sort) }
+        query.hybrid = try reader.bool("hybrid") ?? false
         if let parts = try reader.objects("queries") {
             guard (1...maxQueryParts).contains(parts.count) else {
                 throw APIError.invalidField("\"queries\" holds \(parts.count) parts; 1 to \(maxQueryParts)")
@@ -106,8 +118,13 @@ extension SearchRoutes {
             case "before": query.filter.takenBefore = try date(value, field: "before")
             case "folder": query.filter.folder = try folderPath(value)
             case "sort": query.sort = try sortOrder(value)
+            case "hybrid":
+                guard let flag = ["true": true, "1": true, "false": false, "0": false][value] else {
+                    throw APIError.invalidField("\"hybrid\" must be true or false, got \"\(value.prefix(20))\"")
+                }
+                query.hybrid = flag
             default:
-                throw APIError(.badRequest, "unknown_field", "unknown query parameter \"\(name)\"; expected q, image_id, negative, k, offset, min_score, autocut, after, before, folder, sort")
+                throw APIError(.badRequest, "unknown_field", "unknown query parameter \"\(name)\"; expected q, image_id, negative, k, offset, min_score, autocut, after, before, folder, sort, hybrid")
             }
         }
         try validate(query)

@@ -19,11 +19,14 @@ struct SearchRoutes {
         let width: Int
         let height: Int
         let takenAt: String
+        /// With `hybrid`: the reciprocal-rank-fusion score the results are ordered by.
+        let fusedScore: Double?
         let url: String
         let thumbnailURL: String
         enum CodingKeys: String, CodingKey {
             case id, score, source, width, height, url
             case takenAt = "taken_at"
+            case fusedScore = "fused_score"
             case thumbnailURL = "thumbnail_url"
         }
     }
@@ -62,9 +65,17 @@ struct SearchRoutes {
         let queryVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics, jobs: jobs)
         let store = loaded.store
         let (k, offset, minScore, filter) = (query.k, query.offset, query.minScore, query.filter)
-        let found = try await offload { try store.search(queryVector, k: k, offset: offset, minScore: minScore, filter: filter) }
-        // autocut trims the page it is given (after k, offset and min_score); total counts before it.
-        let kept = query.autocut.map { Autocut.keptCount(scores: found.hits.map(\.score), jumps: $0) } ?? found.hits.count
+        let words = query.hybrid ? query.words : []
+        let found = try await offload {
+            // hybrid without words (an image query) is the plain search.
+            words.isEmpty
+                ? try store.search(queryVector, k: k, offset: offset, minScore: minScore, filter: filter)
+                : try store.hybridSearch(queryVector, words: words, k: k, offset: offset, minScore: minScore, filter: filter)
+        }
+        // autocut trims the page it is given (after k, offset and min_score), on the scores it is
+        // ordered by (the fused ones in a hybrid search); total counts before it.
+        let scores = found.hits.map { $0.fusedScore.map(Float.init) ?? $0.score }
+        let kept = query.autocut.map { Autocut.keptCount(scores: scores, jumps: $0) } ?? found.hits.count
         var hits = Array(found.hits.prefix(kept))
         switch query.sort {
         case .relevance: break
@@ -74,7 +85,7 @@ struct SearchRoutes {
         }
         let results = hits.map { hit in
             Result(id: hit.image.id, score: hit.score, source: hit.image.source, width: hit.image.width,
-                   height: hit.image.height, takenAt: APIDate.string(hit.image.takenAt),
+                   height: hit.image.height, takenAt: APIDate.string(hit.image.takenAt), fusedScore: hit.fusedScore,
                    url: "/images/\(hit.image.id)", thumbnailURL: "/images/\(hit.image.id)/thumbnail")
         }
         return .json(Body(results: results, total: found.total, tookMS: (ContinuousClock.now - start).milliseconds))

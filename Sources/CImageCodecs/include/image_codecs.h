@@ -72,6 +72,11 @@ int clip_exif_orientation(const uint8_t *data, size_t size);
 /// its length; 0 when absent or malformed. Only the shape is checked here; the caller parses it.
 size_t clip_photo_datetime(const uint8_t *data, size_t size, char *out, size_t out_size);
 
+/// Where the XMP packet is: a JPEG's APP1 "http://ns.adobe.com/xap/1.0/" segment or a PNG's
+/// uncompressed iTXt "XML:com.adobe.xmp" chunk, found by walking headers only. Sets `*offset` and
+/// `*length` (the packet's bytes inside `data`) and returns 1; 0 when there is none.
+int clip_photo_xmp(const uint8_t *data, size_t size, size_t *offset, size_t *length);
+
 /// Exposed for tests: the same from an EXIF payload (TIFF header first, "Exif\0\0" prefix allowed).
 size_t clip_exif_datetime(const uint8_t *data, size_t size, char *out, size_t out_size);
 

@@ -115,10 +115,8 @@ public struct LiveLibrary: Sendable {
     private func scan(_ sync: LiveFolderSync, shouldStop: () -> Bool, first: Bool) {
         let start = ContinuousClock.now
         let summary = sync.scan(shouldStop: shouldStop)
-        let quiet = summary.indexed == 0 && summary.moved == 0 && summary.pruned == 0 && summary.failed == 0
-        if first || !quiet {
-            log("library: \(first ? "first scan" : "scan") of \(sync.root) in \(ContinuousClock.now - start): \(describe(summary))")
-        }
+        // Every scan is one line (once per interval): what it found, and what a scan costs here.
+        log("library: \(first ? "first scan" : "scan") of \(sync.root) in \(ContinuousClock.now - start): \(describe(summary))")
     }
 
     private func apply(_ syncs: [LiveFolderSync], changed: Set<String>, removed: Set<String>, shouldStop: () -> Bool) {

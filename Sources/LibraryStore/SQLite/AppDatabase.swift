@@ -85,6 +85,26 @@ struct AppDatabase: Sendable {
                 END;
                 """)
         }
+        migrator.registerMigration("v3: keywords, full-text search of names and keywords") { db in
+            // image_text: the words of each image's path (folders and file name: unicode61 splits
+            // on "/", "_", "-", ".") and of its keywords (XMP dc:subject), for `hybrid` search; kept
+            // in step with `images` by triggers, so every writer (any process) maintains it.
+            try db.execute(sql: """
+                ALTER TABLE images ADD COLUMN keywords TEXT;
+                CREATE VIRTUAL TABLE image_text USING fts5(names, keywords, tokenize = 'unicode61 remove_diacritics 2');
+                INSERT INTO image_text (rowid, names, keywords) SELECT id, source, '' FROM images;
+                CREATE TRIGGER images_text_inserted AFTER INSERT ON images BEGIN
+                    INSERT INTO image_text (rowid, names, keywords) VALUES (NEW.id, NEW.source, COALESCE(NEW.keywords, ''));
+                END;
+                CREATE TRIGGER images_text_updated AFTER UPDATE OF source, keywords ON images BEGIN
+                    DELETE FROM image_text WHERE rowid = OLD.id;
+                    INSERT INTO image_text (rowid, names, keywords) VALUES (NEW.id, NEW.source, COALESCE(NEW.keywords, ''));
+                END;
+                CREATE TRIGGER images_text_deleted AFTER DELETE ON images BEGIN
+                    DELETE FROM image_text WHERE rowid = OLD.id;
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -26,7 +26,8 @@ extension SQLiteLibrary {
                 var record = ImageRecord(id: nil, sha256: entry.sha256, source: entry.path, mime: entry.mime,
                                          width: entry.width, height: entry.height, byteSize: entry.byteSize,
                                          fileMtime: entry.mtime, storedPath: nil, createdAt: Date().timeIntervalSince1970,
-                                         takenAt: entry.takenAt?.timeIntervalSince1970 ?? entry.mtime)
+                                         takenAt: entry.takenAt?.timeIntervalSince1970 ?? entry.mtime,
+                                         keywords: Self.keywordsColumn(entry.keywords))
                 try record.insert(db)
                 let image = record.image
                 try putEmbedding(db, id: image.id, vector: vector, after: &after)

@@ -17,6 +17,8 @@ struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var createdAt: Double
     /// nil on rows stored before it was recorded (see `StoredImage.takenAt`).
     var takenAt: Double?
+    /// XMP dc:subject, one per line; nil when there are none.
+    var keywords: String?
 
     enum CodingKeys: String, CodingKey {
         case id, sha256, source, mime, width, height
@@ -25,6 +27,7 @@ struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord {
         case storedPath = "stored_path"
         case createdAt = "created_at"
         case takenAt = "taken_at"
+        case keywords
     }
 
     enum Columns {
@@ -46,7 +49,8 @@ struct ImageRecord: Codable, FetchableRecord, MutablePersistableRecord {
         StoredImage(id: id ?? 0, sha256: sha256, source: source, mime: mime, width: width, height: height,
                     byteSize: byteSize, fileMtime: fileMtime, storedPath: storedPath,
                     createdAt: Date(timeIntervalSince1970: createdAt),
-                    takenAt: Date(timeIntervalSince1970: takenAt ?? fileMtime ?? createdAt))
+                    takenAt: Date(timeIntervalSince1970: takenAt ?? fileMtime ?? createdAt),
+                    keywords: keywords.map { $0.split(separator: "\n").map(String.init) } ?? [])
     }
 
     // MARK: Requests

@@ -82,7 +82,8 @@ extension SQLiteLibrary {
             var record = ImageRecord(id: nil, sha256: sha256, source: upload.name, mime: upload.mime,
                                      width: upload.width, height: upload.height, byteSize: upload.original.bytes.count,
                                      fileMtime: nil, storedPath: relative, createdAt: now,
-                                     takenAt: upload.takenAt?.timeIntervalSince1970 ?? now)
+                                     takenAt: upload.takenAt?.timeIntervalSince1970 ?? now,
+                                     keywords: Self.keywordsColumn(upload.keywords))
             try record.insert(db)
             let image = record.image
             try putEmbedding(db, id: image.id, vector: vector, after: &after)
@@ -110,6 +111,12 @@ extension SQLiteLibrary {
     }
 
     // MARK: - Helpers
+
+    /// Keywords as stored: one per line (a keyword never holds a line break here).
+    static func keywordsColumn(_ keywords: [String]) -> String? {
+        let clean = keywords.map { $0.split(whereSeparator: \.isNewline).joined(separator: " ") }.filter { !$0.isEmpty }
+        return clean.isEmpty ? nil : clean.joined(separator: "\n")
+    }
 
     private func pruneChangeLogHourly(_ db: Database) throws {
         let now = Date()

@@ -135,17 +135,39 @@ public final class SQLiteLibrary: LibraryStore {
     }
 
     public func imageIDs(matching filter: ImageFilter) throws(LibraryStoreError) -> [Int64] {
-        var request = ImageRecord.select(ImageRecord.Columns.id)
+        let request = ImageRecord.select(ImageRecord.Columns.id).filter(Self.condition(filter))
+        return try read("listing images matching a filter") { db in try Int64.fetchAll(db, request) }
+    }
+
+    public func imagesMatching(words: [String], limit: Int, filter: ImageFilter) throws(LibraryStoreError) -> [Int64] {
+        // Each word a quoted FTS5 string (quotes doubled), any of them: no FTS5 syntax reaches the parser.
+        let terms = words.prefix(32).map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        guard !terms.isEmpty, limit > 0 else { return [] }
+        let match = terms.joined(separator: " OR ")
+        // MATERIALIZED: MATCH must run inside the FTS table's own scan, before the join filters.
+        let literal: SQL = """
+            WITH matched AS MATERIALIZED (
+                SELECT rowid AS id, bm25(image_text) AS rank FROM image_text WHERE image_text MATCH \(match))
+            SELECT matched.id FROM matched JOIN images ON images.id = matched.id
+            WHERE \(Self.condition(filter))
+            ORDER BY matched.rank, matched.id LIMIT \(limit)
+            """
+        return try read("full-text search") { db in try Int64.fetchAll(db, SQLRequest<Int64>(literal: literal)) }
+    }
+
+    /// The rows `filter` allows, as one SQL condition on `images` (true when it is empty).
+    static func condition(_ filter: ImageFilter) -> SQLExpression {
+        var parts: [SQLExpression] = []
         let taken = ImageRecord.Columns.takenAtOrFallback
-        if let after = filter.takenAfter { request = request.filter(taken >= after.timeIntervalSince1970) }
-        if let before = filter.takenBefore { request = request.filter(taken < before.timeIntervalSince1970) }
+        if let after = filter.takenAfter { parts.append(taken >= after.timeIntervalSince1970) }
+        if let before = filter.takenBefore { parts.append(taken < before.timeIntervalSince1970) }
         if let folder = filter.folderPath {
-            // A prefix compare, not LIKE: "%" and "_" in folder names mean themselves.
+            // A prefix compare, not LIKE: "%" and "_" in folder names mean themselves. substr counts characters.
             let prefix = folder == "/" ? "/" : folder + "/"
             let source = ImageRecord.Columns.source
-            request = request.filter(source == folder || SQL("substr(source, 1, \(prefix.unicodeScalars.count)) = \(prefix)").sqlExpression)
+            parts.append(source == folder || SQL("substr(source, 1, \(prefix.unicodeScalars.count)) = \(prefix)").sqlExpression)
         }
-        return try read("listing images matching a filter") { db in try Int64.fetchAll(db, request) }
+        return parts.isEmpty ? true.sqlExpression : parts.joined(operator: .and)
     }
 
     /// Images with no vector of this model (stored by another model, or never embedded).

@@ -1,6 +1,7 @@
-// When a photo was taken, from its EXIF (DateTimeOriginal + OffsetTimeOriginal), read straight from
-// the container without decoding: JPEG segment headers up to the first scan, PNG chunk headers.
-// Every offset is checked against the buffer before it is read (fuzzed in Fuzz/FuzzImageDecoder).
+// What a photo says about itself, read straight from the container without decoding (JPEG segment
+// headers up to the first scan, PNG chunk headers): when it was taken (EXIF DateTimeOriginal +
+// OffsetTimeOriginal), and where its XMP packet is (keywords). Every offset is checked against the
+// buffer before it is read (fuzzed in Fuzz/FuzzImageDecoder).
 #include "decoder_internal.h"
 
 #include <string.h>
@@ -80,33 +81,44 @@ size_t clip_exif_datetime(const uint8_t *data, size_t size, char *out, size_t ou
     return length;
 }
 
-/// JPEG: markers from SOI to the first SOS; the first APP1 that starts with "Exif\0\0".
-static size_t jpeg_datetime(const uint8_t *data, size_t size, char *out, size_t out_size) {
+/// JPEG: markers from SOI to the first SOS; the first APP1 whose payload starts with `prefix`.
+/// Sets the payload's offset and length (prefix included) and returns 1.
+static int jpeg_app1(const uint8_t *data, size_t size, const char *prefix, size_t prefix_size,
+                     size_t *offset, size_t *length) {
     size_t at = 2;
     while (at + 4 <= size) {
         if (data[at] != 0xFF) return 0;
         uint8_t marker = data[at + 1];
         if (marker == 0xFF) { at += 1; continue; }   // fill byte
         if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { at += 2; continue; }
-        if (marker == 0xDA || marker == 0xD9) return 0;   // start of scan / end of image: no EXIF before
-        size_t length = (size_t)data[at + 2] << 8 | data[at + 3];
-        if (length < 2 || length > size - at - 2) return 0;
-        if (marker == 0xE1 && length >= 8 && memcmp(data + at + 4, "Exif\0\0", 6) == 0)
-            return clip_exif_datetime(data + at + 4, length - 2, out, out_size);
-        at += 2 + length;
+        if (marker == 0xDA || marker == 0xD9) return 0;   // start of scan / end of image: none before
+        size_t segment = (size_t)data[at + 2] << 8 | data[at + 3];
+        if (segment < 2 || segment > size - at - 2) return 0;
+        if (marker == 0xE1 && segment - 2 >= prefix_size && memcmp(data + at + 4, prefix, prefix_size) == 0) {
+            *offset = at + 4;
+            *length = segment - 2;
+            return 1;
+        }
+        at += 2 + segment;
     }
     return 0;
 }
 
-/// PNG: chunk headers after the signature; the eXIf chunk (a TIFF header, no "Exif" prefix).
-static size_t png_datetime(const uint8_t *data, size_t size, char *out, size_t out_size) {
+/// PNG: chunk headers after the signature; the first chunk of `type` whose data starts with
+/// `prefix` (may be empty). Sets the data's offset and length and returns 1.
+static int png_chunk(const uint8_t *data, size_t size, const char *type, const char *prefix, size_t prefix_size,
+                     size_t *offset, size_t *length) {
     size_t at = 8;
     while (at + 12 <= size) {
-        size_t length = clip_read_u32(data + at, 1);
-        if (length > size - at - 12) return 0;
-        if (memcmp(data + at + 4, "eXIf", 4) == 0) return clip_exif_datetime(data + at + 8, length, out, out_size);
+        size_t chunk = clip_read_u32(data + at, 1);
+        if (chunk > size - at - 12) return 0;
+        if (memcmp(data + at + 4, type, 4) == 0 && chunk >= prefix_size && memcmp(data + at + 8, prefix, prefix_size) == 0) {
+            *offset = at + 8;
+            *length = chunk;
+            return 1;
+        }
         if (memcmp(data + at + 4, "IEND", 4) == 0) return 0;
-        at += 12 + length;
+        at += 12 + chunk;
     }
     return 0;
 }
@@ -114,9 +126,46 @@ static size_t png_datetime(const uint8_t *data, size_t size, char *out, size_t o
 size_t clip_photo_datetime(const uint8_t *data, size_t size, char *out, size_t out_size) {
     if (data == NULL || out == NULL || out_size < 32) return 0;
     out[0] = 0;
+    size_t offset = 0, length = 0;
     switch (clip_sniff_format(data, size)) {
-    case CLIP_FORMAT_JPEG: return jpeg_datetime(data, size, out, out_size);
-    case CLIP_FORMAT_PNG: return png_datetime(data, size, out, out_size);
-    default: return 0;
+    case CLIP_FORMAT_JPEG:
+        if (!jpeg_app1(data, size, "Exif\0\0", 6, &offset, &length)) return 0;
+        break;
+    case CLIP_FORMAT_PNG:   // eXIf holds a TIFF header, no "Exif" prefix
+        if (!png_chunk(data, size, "eXIf", "", 0, &offset, &length)) return 0;
+        break;
+    default:
+        return 0;
+    }
+    return clip_exif_datetime(data + offset, length, out, out_size);
+}
+
+int clip_photo_xmp(const uint8_t *data, size_t size, size_t *offset, size_t *length) {
+    static const char jpeg_prefix[] = "http://ns.adobe.com/xap/1.0/";   // then a NUL
+    static const char png_keyword[] = "XML:com.adobe.xmp";              // then NUL, flag, method, 2 strings
+    if (data == NULL || offset == NULL || length == NULL) return 0;
+    size_t at = 0, n = 0;
+    switch (clip_sniff_format(data, size)) {
+    case CLIP_FORMAT_JPEG:
+        if (!jpeg_app1(data, size, jpeg_prefix, sizeof jpeg_prefix, &at, &n)) return 0;
+        *offset = at + sizeof jpeg_prefix;
+        *length = n - sizeof jpeg_prefix;
+        return 1;
+    case CLIP_FORMAT_PNG: {
+        if (!png_chunk(data, size, "iTXt", png_keyword, sizeof png_keyword, &at, &n)) return 0;
+        size_t i = sizeof png_keyword;   // past the keyword's NUL
+        if (n - i < 2 || data[at + i] != 0) return 0;   // compressed XMP is not read
+        i += 2;
+        for (int field = 0; field < 2; field++) {    // language tag, translated keyword
+            while (i < n && data[at + i] != 0) i++;
+            if (i == n) return 0;
+            i++;
+        }
+        *offset = at + i;
+        *length = n - i;
+        return 1;
+    }
+    default:
+        return 0;
     }
 }
