@@ -531,6 +531,13 @@ def check_autocut_and_builder(browser, server):
     wait_for_thumbnails(page, len(answer["results"]))
     check([r["id"] for r in rendered_results(page)] == [r["id"] for r in answer["results"]], f"builder results {answer}")
     page.screenshot(path=SHOTS / "page-builder.png", full_page=True)
+    # At phone width the open builder still fits the screen.
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.wait_for_timeout(200)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    check(width <= 375, f"page with the builder open is {width}px wide at a 375px viewport")
+    page.screenshot(path=SHOTS / "page-builder-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # A weight that is not a number is refused in the page, nothing sent.
     page.locator("#builder-parts .part-weight").nth(1).fill("")
@@ -578,6 +585,11 @@ def check_duplicates(browser):
         page.wait_for_function("[...document.querySelectorAll('.dup-tile img')].every(i => i.complete && i.naturalWidth > 0)")
         expect(groups.nth(0).locator(".dup-delete")).to_have_text("Delete 2 selected images")
         page.screenshot(path=SHOTS / "page-duplicates.png", full_page=True)
+        page.set_viewport_size({"width": 375, "height": 812})
+        page.wait_for_timeout(200)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        check(width <= 375, f"page with a duplicate group is {width}px wide at a 375px viewport")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         # Without the key: refused, the page asks for it; with it, the extras go and the group is done.
         groups.nth(0).locator(".dup-delete").click()
