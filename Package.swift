@@ -142,6 +142,12 @@ let package = Package(
             dependencies: ["SearchIndex", "LibraryStore"],
             path: "bench/SearchBench"
         ),
+        // Times VectorIndex.nearDuplicates (GET /duplicates) at 10k and 100k stored vectors (bench/duplicates.sh).
+        .executableTarget(
+            name: "duplicates-bench",
+            dependencies: ["SearchIndex"],
+            path: "bench/DuplicatesBench"
+        ),
         // Stores N random unit vectors in a library, so /search can be timed at 100k rows without
         // encoding images (bench/search-http.py).
         .executableTarget(

@@ -1,11 +1,13 @@
 // clip-server page: search by text or "more like this", browse, upload, delete. Talks only to this
-// server's HTTP API (DESIGN.md section 3); no framework, no build step.
+// server's HTTP API (DESIGN.md section 3); no framework, no build step. query-builder.js (combined
+// queries) and duplicates.js (near-duplicate review) load after this file and use its helpers.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_K = "24";
 const DEBOUNCE_MS = 300;
 const KEY_STORAGE = "clip-server.api-key";
+const AUTOCUT_STORAGE = "clip-server.autocut";
 const NO_IMAGES = "No images indexed yet: add some below.";
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const baseName = (path) => String(path).split(/[\\/]/).pop() || String(path);
@@ -135,7 +137,15 @@ const knownSources = new Map(); // id → source, to name "more like this" queri
 let searchSerial = 0;
 let searchAbort = null;
 
-const describe = (query) => query.like ? `images like ${knownSources.get(query.like) || "#" + query.like}` : `“${query.q}”`;
+let lastQuery = null; // what the autocut toggle re-runs
+const describe = (query) => query.queries ? `the combined query (${query.queries.length} ${query.queries.length === 1 ? "part" : "parts"})`
+  : query.like ? `images like ${knownSources.get(query.like) || "#" + query.like}` : `“${query.q}”`;
+
+// Autocut (on unless turned off; the choice is kept in this browser): keep the results before the
+// first large jump in score.
+function autocutOn() { return $("autocut").checked; }
+function loadAutocut() { try { $("autocut").checked = localStorage.getItem(AUTOCUT_STORAGE) !== "off"; } catch { /* storage disabled */ } }
+function saveAutocut() { try { localStorage.setItem(AUTOCUT_STORAGE, autocutOn() ? "on" : "off"); } catch { /* storage disabled */ } }
 
 async function emptyMessage(fallback) {
   try {
@@ -147,6 +157,7 @@ async function emptyMessage(fallback) {
 
 async function run(query) {
   const serial = ++searchSerial;
+  lastQuery = query;
   searchAbort?.abort();
   searchAbort = new AbortController();
   const signal = searchAbort.signal;
@@ -154,10 +165,11 @@ async function run(query) {
   const negative = query.without.split(",").map((term) => term.trim()).filter(Boolean);
   try {
     let hits, summary;
-    if (query.q || query.like) {
+    if (query.q || query.like || query.queries) {
       setStatus("Searching…");
-      const request = query.like ? { image_id: Number(query.like), k } : { text: query.q, k };
+      const request = query.queries ? { queries: query.queries, k } : query.like ? { image_id: Number(query.like), k } : { text: query.q, k };
       if (negative.length) request.negative = negative;
+      if (autocutOn()) request.autocut = 1;
       const answer = await api("/search", { method: "POST", json: request, signal });
       hits = answer.results;
       for (const hit of hits) knownSources.set(String(hit.id), baseName(hit.source));
@@ -167,6 +179,7 @@ async function run(query) {
     } else {
       const page = await api(`/images?limit=${k}`, { signal });
       hits = page.images;
+      for (const hit of hits) knownSources.set(String(hit.id), baseName(hit.source)); // names for duplicates.js
       summary = page.total ? `${page.total} images indexed; showing ${hits.length}. Type to search.` : NO_IMAGES;
     }
     if (serial !== searchSerial) return;
@@ -258,6 +271,7 @@ function viewerStatus(text, isError = false) {
 
 function moreLikeThis() {
   const query = queryFromForm(String(viewing.hit.id));
+  window.queryBuilder?.startFrom(viewing.hit); // the image becomes the first part of a combined query
   $("q").value = "";
   $("viewer").close();
   setURL(query, true);
@@ -405,6 +419,8 @@ function wire() {
   $("q").addEventListener("input", searchSoon);
   $("without").addEventListener("input", searchSoon);
   $("k").addEventListener("change", () => $("search").requestSubmit());
+  loadAutocut();
+  $("autocut").addEventListener("change", () => { saveAutocut(); run(lastQuery || queryFromURL()); });
   $("search").addEventListener("submit", (event) => {
     event.preventDefault();
     clearTimeout(typingTimer);

@@ -16,6 +16,7 @@ public enum ClipApplication {
         let images = ImageRoutes(backend: backend, settings: settings, metrics: metrics)
         router.addRoutes(SearchRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints, atPath: "/search")
         router.addRoutes(images.endpoints, atPath: "/images")
+        router.addRoutes(DuplicateRoutes(backend: backend).endpoints, atPath: "/duplicates")
         router.addRoutes(ModelRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints)
         router.addRoutes(OpsRoutes(backend: backend, settings: settings, metrics: metrics).endpoints)
         router.addRoutes(LibraryRoutes(backend: backend).endpoints)

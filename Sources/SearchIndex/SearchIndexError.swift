@@ -6,6 +6,8 @@ public enum SearchIndexError: Error, CustomStringConvertible, Equatable, Sendabl
     case invalidEmbedding(String)
     /// A caller-side argument out of range (negative k or offset, ...).
     case invalidArgument(String)
+    /// More than `limit` pairs score ≥ `minScore` (`nearDuplicates`): the threshold is too low for this library.
+    case tooManyPairs(limit: Int, minScore: Float)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum SearchIndexError: Error, CustomStringConvertible, Equatable, Sendabl
             return "invalid embedding: \(why)"
         case .invalidArgument(let why):
             return "invalid argument: \(why)"
+        case .tooManyPairs(let limit, let minScore):
+            return "more than \(limit) pairs of images score at least \(minScore); ask for a higher min_score"
         }
     }
 }

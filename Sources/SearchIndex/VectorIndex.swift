@@ -23,7 +23,8 @@ public struct ScoredID: Sendable, Equatable {
 /// run concurrently with each other and wait only while a batch of changes is applied.
 public final class VectorIndex: Sendable {
     public let dimension: Int
-    private let matrix: ReadWriteLocked<EmbeddingMatrix>
+    /// Internal, not private: `nearDuplicates` (NearDuplicates.swift) snapshots it under the read lock.
+    let matrix: ReadWriteLocked<EmbeddingMatrix>
 
     public init(dimension: Int) throws(SearchIndexError) {
         guard dimension > 0 else { throw .invalidArgument("dimension \(dimension) must be positive") }

@@ -10,7 +10,10 @@ Starts `clip-server serve` with the tiny fixture model on temporary databases, i
 images through the HTTP API, then checks from the DOM what a user sees: thumbnails that loaded with
 scores and sources, the query in the URL, keyboard navigation, the larger view and "more like this",
 uploads through the file picker and a drag-and-drop (indexed, duplicate, the server's own error),
-delete, the empty state on a fresh database, and the API-key prompt. Screenshots go to screenshots/.
+delete, the empty state on a fresh database, and the API-key prompt; autocut (on by default, the toggle
+kept), the combined-query builder (library images, a text, an image file, weights: the `queries` sent
+and the results shown), and the near-duplicates section (groups, deleting the extras behind the API
+key). Screenshots go to screenshots/.
 Every server started here is killed at the end, also when a check fails.
 """
 
@@ -19,6 +22,7 @@ import json
 import os
 import re
 import select
+import struct
 import subprocess
 import sys
 import tempfile
@@ -28,6 +32,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import zlib
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
@@ -122,8 +127,12 @@ class Server:
 
 # MARK: - Page helpers
 
-def open_page(browser, width=1280, height=900):
+def open_page(browser, width=1280, height=900, autocut=False):
+    """A page in a fresh browser context. Autocut is turned off (the page keeps that choice in
+    localStorage) unless asked for: the older checks expect every result."""
     page = browser.new_page(viewport={"width": width, "height": height})
+    if not autocut:
+        page.add_init_script("try { localStorage.setItem('clip-server.autocut', 'off'); } catch (e) {}")
     page.set_default_timeout(TIMEOUT_MS)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -171,6 +180,25 @@ def drop_files(page, files):
         fire('drop');
     }""", payload)
     assert page.evaluate("window.__overlayShown"), "the drop overlay did not show during the drag"
+
+
+def with_text_chunk(png, text):
+    """The same PNG (same pixels) with a tEXt chunk after IHDR: other bytes, another image id."""
+    data = b"Comment\x00" + text.encode()
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data) & 0xFFFFFFFF)
+    return png[:33] + chunk + png[33:]
+
+
+def post_json(server, path, body):
+    return server.request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+
+def searches_sent(page):
+    """The JSON bodies of the page's POST /search requests, in order (a list that grows)."""
+    sent = []
+    page.on("request", lambda request: sent.append(json.loads(request.post_data))
+            if request.method == "POST" and urllib.parse.urlparse(request.url).path == "/search" else None)
+    return sent
 
 
 def check(condition, message):
@@ -435,12 +463,166 @@ def check_fresh_database_and_api_key(browser):
         server.stop()
 
 
+def check_autocut_and_builder(browser, server):
+    page = open_page(browser, autocut=True)
+    sent = searches_sent(page)
+    query = "a photo of a dog"
+
+    # Autocut is on by default: the request carries it and the page shows what the server answers to it.
+    page.goto(server.url + "/?" + urllib.parse.urlencode({"q": query}))
+    expect(page.locator("#status")).to_contain_text(f"for “{query}”")
+    expect(page.locator("#autocut")).to_be_checked()
+    check(sent and sent[-1].get("autocut") == 1, f"autocut not sent: {sent}")
+    _, cut = post_json(server, "/search", {"text": query, "k": 24, "autocut": 1})
+    wait_for_thumbnails(page, len(cut["results"]))
+    check([r["id"] for r in rendered_results(page)] == [r["id"] for r in cut["results"]], f"autocut results {cut}")
+
+    # Turned off: every result, and the choice survives a reload.
+    page.uncheck("#autocut")
+    wait_for_thumbnails(page, len(PRELOADED))
+    check("autocut" not in sent[-1], f"autocut sent while off: {sent[-1]}")
+    page.reload()
+    wait_for_thumbnails(page, len(PRELOADED))
+    expect(page.locator("#autocut")).not_to_be_checked()
+    page.check("#autocut")
+    expect(page.locator("#status")).to_contain_text(f"for “{query}”")
+
+    # "More like this" starts a combined query with that image; "Add to combined query" adds another.
+    page.uncheck("#autocut")
+    wait_for_thumbnails(page, len(PRELOADED))
+    shown = rendered_results(page)
+    page.locator("#results .hit").nth(0).click()
+    page.click("#viewer-like")
+    page.wait_for_url(re.compile(rf"\?like={shown[0]['id']}$"))
+    expect(page.locator("#builder")).to_be_visible()
+    parts = page.locator("#builder-parts .part")
+    expect(parts).to_have_count(1)
+    check(parts.nth(0).get_attribute("data-kind") == "image_id", "the first part is not the library image")
+    wait_for_thumbnails(page, len(PRELOADED))
+    page.locator("#results .hit").nth(1).click()
+    page.click("#viewer-add")
+    expect(page.locator("#viewer")).to_be_hidden()
+    expect(parts).to_have_count(2)
+
+    # A text with weight 2, an image file with weight -0.5; the second library image removed again.
+    page.fill("#builder-text", "a red car")
+    page.click("#builder-add-text")
+    expect(parts).to_have_count(3)
+    page.locator("#builder-parts .part-weight").nth(2).fill("2")
+    upload = IMAGES / "png-gray-250x250.png"
+    page.set_input_files("#builder-file", [upload])
+    expect(parts).to_have_count(4)
+    page.locator("#builder-parts .part-weight").nth(3).fill("-0.5")
+    page.locator("#builder-parts .part-remove").nth(1).click()
+    expect(parts).to_have_count(3)
+    page.check("#autocut")
+    expect(page.locator("#status")).to_contain_text("for images like")
+    before = len(sent)
+    page.click("#builder-search")
+    expect(page.locator("#status")).to_contain_text("for the combined query (3 parts)")
+    body = sent[-1]
+    check(len(sent) == before + 1, f"{len(sent) - before} searches sent")
+    check(body.get("queries") == [{"image_id": shown[0]["id"], "weight": 1}, {"text": "a red car", "weight": 2},
+                                  {"image": base64.b64encode(upload.read_bytes()).decode(), "weight": -0.5}],
+          f"queries sent: {json.dumps(body)[:300]}")
+    check(body.get("autocut") == 1 and body.get("k") == 24, f"request {json.dumps(body)[:300]}")
+    # What the page shows is the server's answer to that request.
+    _, answer = post_json(server, "/search", body)
+    wait_for_thumbnails(page, len(answer["results"]))
+    check([r["id"] for r in rendered_results(page)] == [r["id"] for r in answer["results"]], f"builder results {answer}")
+    page.screenshot(path=SHOTS / "page-builder.png", full_page=True)
+    # At phone width the open builder still fits the screen.
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.wait_for_timeout(200)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    check(width <= 375, f"page with the builder open is {width}px wide at a 375px viewport")
+    page.screenshot(path=SHOTS / "page-builder-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # A weight that is not a number is refused in the page, nothing sent.
+    page.locator("#builder-parts .part-weight").nth(1).fill("")
+    before = len(sent)
+    page.click("#builder-search")
+    expect(page.locator("#builder-status")).to_contain_text("must be a number")
+    check(len(sent) == before, "a search was sent with a bad weight")
+    page.click("#builder-clear")
+    expect(parts).to_have_count(0)
+    expect(page.locator("#builder-search")).to_be_disabled()
+    check(not page.errors, f"page errors: {page.errors}")
+    page.close()
+
+
+def check_duplicates(browser):
+    key = "dup-test-key"
+    server = Server("--api-key", key)
+    try:
+        auth = {"Authorization": f"Bearer {key}"}
+        original = (IMAGES / PRELOADED[3]).read_bytes()
+        ids = []
+        for name, data in [("original.png", original), ("copy-1.png", with_text_chunk(original, "one")),
+                           ("copy-2.png", with_text_chunk(original, "two")), (PRELOADED[0], (IMAGES / PRELOADED[0]).read_bytes())]:
+            status, answer = server.index(name, data, auth)
+            check(status == 200 and not answer["indexed"][0]["duplicate"], f"indexing {name}: {status} {answer}")
+            ids.append(answer["indexed"][0]["id"])
+        _, expected = server.request("GET", "/duplicates?min_score=0.99")
+        check([g["ids"] for g in expected["groups"]] == [sorted(ids[:3])], f"/duplicates answered {expected}")
+
+        page = open_page(browser)
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.goto(server.url + "/")
+        page.fill("#dup-min", "0.99")
+        page.click("#dup-form button[type=submit]")
+        groups = page.locator("#dup-groups .dup-group")
+        expect(groups).to_have_count(1)
+        expect(page.locator("#dup-status")).to_contain_text("1 group of near-identical images")
+        score = expected["groups"][0]["score"]
+        expect(groups.nth(0).locator(".dup-heading")).to_have_text(f"3 images, lowest similarity {score:.3f}")
+        tiles = groups.nth(0).locator(".dup-tile")
+        expect(tiles).to_have_count(3)
+        check([int(t) for t in tiles.evaluate_all("tiles => tiles.map(t => t.dataset.id)")] == sorted(ids[:3]), "tile order")
+        check(tiles.evaluate_all("tiles => tiles.map(t => t.querySelector('.dup-pick').checked)") == [False, True, True],
+              "the extras (all but the oldest) are not the ones ticked")
+        page.wait_for_function("[...document.querySelectorAll('.dup-tile img')].every(i => i.complete && i.naturalWidth > 0)")
+        expect(groups.nth(0).locator(".dup-delete")).to_have_text("Delete 2 selected images")
+        page.screenshot(path=SHOTS / "page-duplicates.png", full_page=True)
+        page.set_viewport_size({"width": 375, "height": 812})
+        page.wait_for_timeout(200)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        check(width <= 375, f"page with a duplicate group is {width}px wide at a 375px viewport")
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+        # Without the key: refused, the page asks for it; with it, the extras go and the group is done.
+        groups.nth(0).locator(".dup-delete").click()
+        expect(groups.nth(0).locator(".dup-line")).to_contain_text("Deleting needs an API key")
+        expect(page.locator("#key-note")).to_contain_text("Deleting needs an API key.")
+        check(server.request("GET", f"/images/{sorted(ids[:3])[1]}")[0] == 200, "deleted without the key")
+        page.fill("#api-key", key)
+        page.click("#key-form button[type=submit]")
+        groups.nth(0).locator(".dup-delete").click()
+        expect(groups).to_have_count(0)
+        expect(page.locator("#dup-status")).to_contain_text("Deleted 2 images")
+        kept, *extras = sorted(ids[:3])
+        check(server.request("GET", f"/images/{kept}")[0] == 200, "the kept image is gone")
+        for extra in extras:
+            check(server.request("GET", f"/images/{extra}")[0] == 404, f"extra {extra} still served")
+        _, listing = server.request("GET", "/images?limit=10")
+        check(listing["total"] == 2, f"index holds {listing['total']} images")
+        # Nothing left to review.
+        page.click("#dup-form button[type=submit]")
+        expect(page.locator("#dup-status")).to_have_text("No near-duplicates at similarity ≥ 0.99.")
+        check(not page.errors, f"page errors: {page.errors}")
+        page.close()
+    finally:
+        server.stop()
+
+
 def main():
     for path, what in [(SERVER, "the debug binary (swift build)"), (Path(CHROMIUM), "Chromium (apt-get install chromium)"),
                        (ROOT / "Models/bpe_simple_vocab_16e6.txt.gz", "the BPE vocabulary (make setup)")]:
         if not path.exists():
             sys.exit(f"missing {path}: {what}")
-    checks = ["search page", "viewer and keyboard", "loading, demo banner, errors", "uploads", "delete", "fresh database and API key"]
+    checks = ["search page", "viewer and keyboard", "loading, demo banner, errors", "autocut and combined query",
+              "uploads", "delete", "fresh database and API key", "near-duplicates"]
     failed = []
     server = Server()
     try:
@@ -452,8 +634,9 @@ def main():
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             steps = [lambda: check_search_page(browser, server), lambda: check_viewer_and_keyboard(browser, server),
                      lambda: check_loading_demo_and_errors(browser, server),
+                     lambda: check_autocut_and_builder(browser, server),
                      lambda: check_uploads(browser, server), lambda: check_delete(browser, server),
-                     lambda: check_fresh_database_and_api_key(browser)]
+                     lambda: check_fresh_database_and_api_key(browser), lambda: check_duplicates(browser)]
             for name, step in zip(checks, steps):
                 start = time.monotonic()
                 try:
