@@ -84,6 +84,10 @@ void clip_upright_size(const clip_decoder *d, uint32_t *out_width, uint32_t *out
 
 int clip_xmp_orientation(const uint8_t *data, size_t size);
 
+// An EXIF payload's TIFF header ("Exif\0\0" prefix allowed): moves `*data`/`*size` to the TIFF
+// start, sets `*big` (byte order) and `*ifd0` (offset of the first IFD); 0 when it is not one.
+int clip_tiff_header(const uint8_t **data, size_t *size, int *big, uint32_t *ifd0);
+
 // TIFF integers (EXIF), big- or little-endian; the caller checks the bounds.
 static inline uint32_t clip_read_u16(const uint8_t *p, int big) {
     return big ? ((uint32_t)p[0] << 8 | p[1]) : ((uint32_t)p[1] << 8 | p[0]);

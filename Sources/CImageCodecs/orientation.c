@@ -5,16 +5,23 @@
 
 // MARK: - EXIF / XMP orientation (what Pillow's Image.getexif() reports for tag 0x0112)
 
-int clip_exif_orientation(const uint8_t *data, size_t size) {
-    if (data == NULL) return 0;
-    if (size >= 6 && memcmp(data, "Exif\0\0", 6) == 0) { data += 6; size -= 6; }
-    if (size < 8) return 0;
-    int big;
-    if (data[0] == 'M' && data[1] == 'M') big = 1;
-    else if (data[0] == 'I' && data[1] == 'I') big = 0;
+int clip_tiff_header(const uint8_t **data, size_t *size, int *big, uint32_t *ifd0) {
+    if (*data == NULL) return 0;
+    if (*size >= 6 && memcmp(*data, "Exif\0\0", 6) == 0) { *data += 6; *size -= 6; }
+    if (*size < 8) return 0;
+    const uint8_t *p = *data;
+    if (p[0] == 'M' && p[1] == 'M') *big = 1;
+    else if (p[0] == 'I' && p[1] == 'I') *big = 0;
     else return 0;
-    if (clip_read_u16(data + 2, big) != 42) return 0;
-    uint32_t ifd = clip_read_u32(data + 4, big);
+    if (clip_read_u16(p + 2, *big) != 42) return 0;
+    *ifd0 = clip_read_u32(p + 4, *big);
+    return 1;
+}
+
+int clip_exif_orientation(const uint8_t *data, size_t size) {
+    int big;
+    uint32_t ifd;
+    if (!clip_tiff_header(&data, &size, &big, &ifd)) return 0;
     if (ifd > size - 2) return 0;
     uint32_t count = clip_read_u16(data + ifd, big);
     for (uint32_t i = 0; i < count; i++) {

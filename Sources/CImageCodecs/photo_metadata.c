@@ -52,14 +52,10 @@ static int looks_like_offset(const uint8_t *v, uint32_t n) {
 size_t clip_exif_datetime(const uint8_t *data, size_t size, char *out, size_t out_size) {
     if (data == NULL || out == NULL || out_size < 32) return 0;
     out[0] = 0;
-    if (size >= 6 && memcmp(data, "Exif\0\0", 6) == 0) { data += 6; size -= 6; }
-    if (size < 8) return 0;
     int big;
-    if (data[0] == 'M' && data[1] == 'M') big = 1;
-    else if (data[0] == 'I' && data[1] == 'I') big = 0;
-    else return 0;
-    if (clip_read_u16(data + 2, big) != 42) return 0;
-    size_t pointer = find_entry(data, size, clip_read_u32(data + 4, big), big, TAG_EXIF_IFD);
+    uint32_t ifd0;
+    if (!clip_tiff_header(&data, &size, &big, &ifd0)) return 0;
+    size_t pointer = find_entry(data, size, ifd0, big, TAG_EXIF_IFD);
     if (pointer == SIZE_MAX) return 0;
     uint32_t exif_ifd = clip_read_u32(data + pointer + 8, big);
     size_t entry = find_entry(data, size, exif_ifd, big, TAG_DATETIME_ORIGINAL);
