@@ -170,6 +170,7 @@ async function run(query) {
       const request = query.queries ? { queries: query.queries, k } : query.like ? { image_id: Number(query.like), k } : { text: query.q, k };
       if (negative.length) request.negative = negative;
       if (autocutOn()) request.autocut = 1;
+      window.searchFilters?.apply(request);
       const answer = await api("/search", { method: "POST", json: request, signal });
       hits = answer.results;
       for (const hit of hits) knownSources.set(String(hit.id), baseName(hit.source));
@@ -257,7 +258,8 @@ function openViewer(hit, opener) {
   $("viewer-image").alt = name;
   $("viewer-image").src = hit.url;
   const score = typeof hit.score === "number" ? ` · score ${hit.score.toFixed(3)}` : "";
-  $("viewer-meta").textContent = `${hit.width}×${hit.height}${score} · ${hit.source}`;
+  const taken = hit.taken_at ? ` · taken ${new Date(hit.taken_at).toLocaleString()}` : "";
+  $("viewer-meta").textContent = `${hit.width}×${hit.height}${score}${taken} · ${hit.source}`;
   $("viewer-status").textContent = "";
   $("viewer-status").classList.remove("error");
   $("viewer-key").hidden = true;

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import select
+import shutil
 import struct
 import subprocess
 import sys
@@ -616,13 +617,61 @@ def check_duplicates(browser):
         server.stop()
 
 
+def check_library_and_filters(browser):
+    """`serve --library`: the page shows the folder's status; the filters go into the request and
+    the results keep to them."""
+    photos = Path(tempfile.mkdtemp(prefix="clip-page-library-")).resolve()
+    try:
+        for sub, name in [("a", PRELOADED[0]), ("a", PRELOADED[1]), ("b", PRELOADED[2])]:
+            (photos / sub).mkdir(exist_ok=True)
+            (photos / sub / name).write_bytes((IMAGES / name).read_bytes())
+        server = Server("--library", str(photos))
+        try:
+            page = open_page(browser)
+            sent = searches_sent(page)
+            page.goto(server.url + "/?" + urllib.parse.urlencode({"q": "a photo"}))
+            expect(page.locator("#library-status")).to_contain_text(f"{photos}: 3 files", timeout=20_000)
+            page.reload()   # the first search may have run while the first scan was under way
+            wait_for_thumbnails(page, 3)
+
+            page.click("#filters-summary")
+            page.fill("#filter-folder", str(photos / "a"))
+            page.dispatch_event("#filter-folder", "change")
+            wait_for_thumbnails(page, 2)
+            check(sent[-1].get("folder") == str(photos / "a"), f"folder not sent: {sent[-1]}")
+            _, inside = post_json(server, "/search", sent[-1])
+            check(all(r["source"].startswith(str(photos / "a") + "/") for r in inside["results"]), f"outside the folder: {inside}")
+            check([r["id"] for r in rendered_results(page)] == [r["id"] for r in inside["results"]],
+                  f"page shows {rendered_results(page)}, the server answers {inside}")
+            expect(page.locator("#filters-summary")).to_have_text("Filters (1)")
+
+            page.select_option("#filter-sort", "date_desc")
+            page.check("#filter-hybrid")
+            expect(page.locator("#filters-summary")).to_have_text("Filters (3)")
+            check(sent[-1].get("sort") == "date_desc" and sent[-1].get("hybrid") is True, f"sort/hybrid not sent: {sent[-1]}")
+
+            # "to" is inclusive on the page: the request's `before` is the next day.
+            page.fill("#filter-before", "2000-01-01")
+            page.dispatch_event("#filter-before", "change")
+            expect(page.locator("#status")).to_contain_text("No results")
+            check(sent[-1].get("before") == "2000-01-02", f"before not sent as the next day: {sent[-1]}")
+            page.click("#filters-clear")
+            wait_for_thumbnails(page, 3)
+            check(not {"folder", "before", "sort", "hybrid"} & set(sent[-1]), f"filters still sent: {sent[-1]}")
+            page.screenshot(path=str(SHOTS / "library-filters.png"))
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(photos, ignore_errors=True)
+
+
 def main():
     for path, what in [(SERVER, "the debug binary (swift build)"), (Path(CHROMIUM), "Chromium (apt-get install chromium)"),
                        (ROOT / "Models/bpe_simple_vocab_16e6.txt.gz", "the BPE vocabulary (make setup)")]:
         if not path.exists():
             sys.exit(f"missing {path}: {what}")
     checks = ["search page", "viewer and keyboard", "loading, demo banner, errors", "autocut and combined query",
-              "uploads", "delete", "fresh database and API key", "near-duplicates"]
+              "uploads", "delete", "fresh database and API key", "near-duplicates", "library and filters"]
     failed = []
     server = Server()
     try:
@@ -636,7 +685,8 @@ def main():
                      lambda: check_loading_demo_and_errors(browser, server),
                      lambda: check_autocut_and_builder(browser, server),
                      lambda: check_uploads(browser, server), lambda: check_delete(browser, server),
-                     lambda: check_fresh_database_and_api_key(browser), lambda: check_duplicates(browser)]
+                     lambda: check_fresh_database_and_api_key(browser), lambda: check_duplicates(browser),
+                     lambda: check_library_and_filters(browser)]
             for name, step in zip(checks, steps):
                 start = time.monotonic()
                 try:
