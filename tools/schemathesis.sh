@@ -5,7 +5,7 @@
 # schemathesis with every check (--checks all) on Public/openapi.yaml as that server serves it. Any
 # failure fails. Installs its Python packages in $API_VENV (default .venv-api) on first use.
 #   tools/schemathesis.sh              # from the repository root, after `swift build`
-#   SCHEMATHESIS_EXAMPLES=50 tools/schemathesis.sh
+#   SCHEMATHESIS_EXAMPLES=50 SCHEMATHESIS_SEED=7 tools/schemathesis.sh   # more cases, other ones
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${API_VENV:-.venv-api}
@@ -25,6 +25,6 @@ source tools/api-server.sh
 SCHEMATHESIS_HOOKS=tools.schemathesis_hooks PYTHONPATH=. "$venv/bin/schemathesis" --no-color \
     run "$API_BASE/openapi.yaml" --url "$API_BASE" \
     --checks all --header "Authorization: Bearer $API_KEY" \
-    --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" --seed 1 --workers 1 \
+    --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" --seed "${SCHEMATHESIS_SEED:-1}" --workers 1 \
     --suppress-health-check all
 

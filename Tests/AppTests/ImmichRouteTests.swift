@@ -65,6 +65,7 @@ import Testing
             }
             try await expectDetail(Self.entries("textual"), text: nil, .badRequest)
             try await expectDetail(Self.entries("visual"), text: "a", .badRequest)
+            try await expectDetail(Self.entries("textual"), text: "a", image: try Fixtures.image("png-rgb-tiny-50x37.png"), .badRequest)
             try await expectDetail(Self.entries("visual"), text: nil, image: [1, 2, 3], .unprocessableContent)
             try await expectDetail(Self.entries("textual"), text: String(repeating: "a", count: 2001), .badRequest)
             let noEntries = multipartBody(boundary: "b", parts: [("text", nil, Array("a".utf8))])

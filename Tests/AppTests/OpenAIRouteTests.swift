@@ -81,3 +81,20 @@ import Testing
         }
     }
 }
+
+extension OpenAIRouteTests {
+    /// A data URI whose media type holds a combining mark or an emoji modifier right after "data:"
+    /// (they would merge with ":" into one Character) is still cut at its first ","
+    /// (found by schemathesis).
+    @Test func dataURIPrefixIsReadAsBytes() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let base64 = Data(try Fixtures.image("png-rgb-tiny-50x37.png")).base64EncodedString()
+            let expected = try await client.embedVectors(images: [base64]).imageEmbeddings[0]
+            for prefix in ["data:\u{1F3FB}x,", "data:\u{0301},", "data:\u{2}\u{B},"] {
+                let response = try await client.json(.post, "/v1/embeddings", ["input": [prefix + base64], "modality": "image"])
+                #expect(try response.decoded(Body.self).data[0].embedding == expected, "prefix \(prefix.unicodeScalars.map { $0.value })")
+            }
+        }
+    }
+}

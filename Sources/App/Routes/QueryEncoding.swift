@@ -5,10 +5,11 @@ import Ingest
 /// Texts and images a request carries, turned into unit vectors off the cooperative pool
 /// (`/search`, `/embed`, `/classify`). Nothing here stores anything.
 func decodeBase64(_ string: String, field: String) throws(APIError) -> [UInt8] {
-    // Accept a data URL (data:image/png;base64,....) as browsers produce it.
+    // Accept a data URL (data:image/png;base64,....) as browsers produce it. Bytes, not
+    // Characters: a combining mark after "data:" or "," must not hide them.
     var payload = Substring(string)
-    if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") {
-        payload = payload[payload.index(after: comma)...]
+    if payload.utf8.starts(with: "data:".utf8), let comma = payload.utf8.firstIndex(of: UInt8(ascii: ",")) {
+        payload = payload[payload.utf8.index(after: comma)...]
     }
     let compact = String(payload.filter { !$0.isWhitespace })
     guard let data = Data(base64Encoded: compact) else {

@@ -61,6 +61,10 @@ struct ImmichRoutes {
         guard image != nil || text != nil else {
             throw APIError(.badRequest, "invalid_query", "Either image or text must be provided")
         }
+        // Upstream would run the tower on the image then; neither tower takes both.
+        guard image == nil || text == nil else {
+            throw APIError(.badRequest, "invalid_query", "give either a \"text\" field or an \"image\" file, not both")
+        }
         switch tower {
         case .textual:
             guard let text else { throw APIError(.badRequest, "invalid_query", "clip.textual needs a \"text\" field") }
@@ -91,9 +95,8 @@ struct ImmichRoutes {
                 throw invalid("\"clip\" must hold exactly one of \"textual\" or \"visual\", each an object")
             }
             guard let modelName = try entry.string("modelName") else { throw invalid("\"clip.\(name).modelName\" is missing") }
-            if let options = entry.value("options") {
-                guard case .object = options else { throw invalid("\"clip.\(name).options\" must be an object") }
-            }
+            // Options (textual "language", ...) mean nothing to this model: accepted, ignored.
+            _ = entry.value("options")
             try entry.finish()
             guard names.accepts(modelName) else {
                 throw invalid("model \"\(modelName.prefix(100))\" is not loaded here; this server runs \(names.listed.map { "\"\($0)\"" }.joined(separator: " or "))\(names.family.map { " (Immich's name: \"\($0)__openai\")" } ?? "")")
