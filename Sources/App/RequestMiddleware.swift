@@ -27,11 +27,8 @@ struct RequestMiddleware: RouterMiddleware {
         } catch {
             route = context.endpointPath ?? "unmatched"
             do {
-                if route == "NotFound" {
-                    (route, response) = try unmatched(request)
-                } else {
-                    throw error
-                }
+                guard route == "NotFound" else { throw error }
+                (route, response) = try unmatched(request)
             } catch {
                 response = try RequestMiddleware.apiError(from: error, request: request, logger: context.logger)
                     .response(from: request, context: context)
