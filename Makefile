@@ -2,7 +2,7 @@
 SWIFT ?= swift
 VOCAB := Models/bpe_simple_vocab_16e6.txt.gz
 
-.PHONY: deps setup build release test test-browser fuzz clean serve fetch-model bench parity
+.PHONY: deps setup build release test test-browser test-api embed-public fuzz clean serve fetch-model bench parity
 
 # System libraries (Debian); needs root, skipped when already installed.
 deps:
@@ -34,6 +34,18 @@ $(BROWSER_VENV)/bin/python:
 test-browser: setup $(BROWSER_VENV)/bin/python
 	$(SWIFT) build
 	CHROMIUM=$(CHROMIUM) $(BROWSER_VENV)/bin/python Tests/Browser/test_page.py
+
+# The HTTP API against its spec and its clients (tools/schemathesis.sh): a debug server with an API
+# key, the demo model and a few images, started outside the repository; clip-retrieval's ClipClient,
+# the openai package and Immich/Weaviate-shaped requests (Tests/Clients/test_clients.py), then
+# schemathesis --checks all on /openapi.yaml. Python packages in .venv-api (python3-venv).
+test-api: setup
+	$(SWIFT) build
+	tools/schemathesis.sh
+
+# Public/ into the binary (Sources/App/Generated/PublicFiles.swift); run after changing Public/.
+embed-public:
+	python3 tools/embed_public.py
 
 # libFuzzer targets (Fuzz/: image decoders with EXIF/XMP, tokenizer, JSON and multipart readers),
 # FUZZ_SECONDS each on the seed corpus in Fuzz/Corpus; a crash fails (tools/fuzz.sh).

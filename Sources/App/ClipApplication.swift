@@ -6,11 +6,14 @@ import ServiceLifecycle
 
 /// Builds the HTTP server of DESIGN.md 3 around a `Backend`; tests build the same router.
 public enum ClipApplication {
-    /// Every route, behind `RequestMiddleware` (request id, errors → JSON, static files, logs,
-    /// metrics); the write routes in a group behind the API key.
+    /// Every route, behind `RequestMiddleware` (request id, errors → JSON, static files, 405 with
+    /// `Allow`, logs, metrics); the write routes in a group behind the API key; the compatibility
+    /// APIs of DESIGN.md 3 (clip-retrieval, OpenAI, Immich, Weaviate), which only read.
     public static func router(backend: Backend, settings: ServerSettings, metrics: ServerMetrics = ServerMetrics()) -> Router<AppRequestContext> {
-        let router = Router(context: AppRequestContext.self)
-        router.add(middleware: RequestMiddleware(metrics: metrics, staticFiles: settings.publicDirectory.map(StaticFiles.init)))
+        let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let routes = RouteMethods()
+        let staticFiles = settings.publicDirectory.map(StaticFiles.init) ?? StaticFiles.embedded
+        router.add(middleware: RequestMiddleware(metrics: metrics, staticFiles: staticFiles, routes: routes))
         router.add(middleware: HostGuard(allowedHosts: settings.allowedHosts))
         let jobs = ImageJobLimiter(running: settings.imageJobs, queued: settings.queuedImageJobs)
         let images = ImageRoutes(backend: backend, settings: settings, metrics: metrics)
@@ -20,10 +23,17 @@ public enum ClipApplication {
         router.addRoutes(ModelRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints)
         router.addRoutes(OpsRoutes(backend: backend, settings: settings, metrics: metrics).endpoints)
         router.addRoutes(LibraryRoutes(backend: backend).endpoints)
+        router.addRoutes(SpecRoute(backend: backend, staticFiles: staticFiles).endpoints)
+
+        router.addRoutes(ClipRetrievalRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints)
+        router.addRoutes(OpenAIRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints, atPath: "/v1")
+        router.addRoutes(ImmichRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints)
+        router.addRoutes(WeaviateRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints)
 
         let writes = router.group().add(middleware: APIKeyMiddleware(key: settings.apiKey))
         writes.addRoutes(IndexRoutes(backend: backend, settings: settings, metrics: metrics, jobs: jobs).endpoints, atPath: "/index")
         writes.addRoutes(images.writeEndpoints, atPath: "/images")
+        routes.record(router.routes)
         return router
     }
 

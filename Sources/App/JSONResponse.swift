@@ -55,6 +55,15 @@ extension Request {
         return try await collectBody(limit: limit)
     }
 
+    /// The body of a compatibility route whose client posts JSON without a Content-Type
+    /// (clip-retrieval's `ClipClient`, as its Flask back end's `get_json(force=True)` reads it):
+    /// no Content-Type or `application/json`; anything else is 415, so a form post from a foreign
+    /// page still cannot reach it.
+    func collectJSONBodyAllowingNoContentType(limit: Int) async throws -> [UInt8] {
+        if headers[.contentType] == nil { return try await collectBody(limit: limit) }
+        return try await collectJSONBody(limit: limit)
+    }
+
     /// Query parameters decoded the way browsers encode forms (`+` is a space, then %XX), in order.
     var queryItems: [(name: String, value: String)] {
         guard let query = uri.query, !query.isEmpty else { return [] }

@@ -80,6 +80,27 @@ struct JSONObjectReader {
 
     mutating func has(_ name: String) -> Bool { field(name) != nil }
 
+    /// The field as it is (any JSON type), for fields a client may send in more than one type.
+    mutating func value(_ name: String) -> JSONValue? { field(name) }
+
+    mutating func bool(_ name: String) throws(APIError) -> Bool? {
+        guard let value = field(name) else { return nil }
+        guard case .bool(let bool) = value else { throw wrongType(name, "a boolean", value) }
+        return bool
+    }
+
+    /// An array of finite numbers.
+    mutating func numbers(_ name: String) throws(APIError) -> [Double]? {
+        guard let value = field(name) else { return nil }
+        guard case .array(let items) = value else { throw wrongType(name, "an array of numbers", value) }
+        var numbers: [Double] = []
+        for (i, item) in items.enumerated() {
+            guard case .number(let number) = item, number.isFinite else { throw wrongType("\(name)[\(i)]", "a number", item) }
+            numbers.append(number)
+        }
+        return numbers
+    }
+
     mutating func string(_ name: String) throws(APIError) -> String? {
         guard let value = field(name) else { return nil }
         guard case .string(let string) = value else { throw wrongType(name, "a string", value) }
@@ -95,6 +116,16 @@ struct JSONObjectReader {
             strings.append(string)
         }
         return strings
+    }
+
+    /// The object's field names, sorted (for objects keyed by the client's names).
+    var fieldNames: [String] { fields.keys.sorted() }
+
+    /// An object field as its own reader.
+    mutating func object(_ name: String) throws(APIError) -> JSONObjectReader? {
+        guard let value = field(name) else { return nil }
+        guard case .object(let fields) = value else { throw wrongType(name, "an object", value) }
+        return JSONObjectReader(fields: fields)
     }
 
     /// An array of objects, each handed out as its own reader (named `name[i]` in messages).
@@ -145,7 +176,7 @@ struct JSONObjectReader {
         }
     }
 
-    private func wrongType(_ name: String, _ expected: String, _ value: JSONValue) -> APIError {
+    func wrongType(_ name: String, _ expected: String, _ value: JSONValue) -> APIError {
         APIError.invalidField("\"\(name)\" must be \(expected), got \(value.typeName)")
     }
 

@@ -4,13 +4,15 @@ import Hummingbird
 import Logging
 
 /// The outermost layer of every request: gives it an id (`X-Request-Id`), turns every thrown error
-/// into the JSON error envelope, serves `Public/` for GET paths no route matched, logs one line per
-/// request and records its metrics. Nothing a handler throws escapes as anything but a 4xx/5xx.
+/// into the JSON error envelope, serves `Public/` for GET paths no route matched, answers 405 with
+/// `Allow` for a known path asked with another method, logs one line per request and records its
+/// metrics. Nothing a handler throws escapes as anything but a 4xx/5xx.
 struct RequestMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let metrics: ServerMetrics
-    let staticFiles: StaticFiles?
+    let staticFiles: StaticFiles
+    let routes: RouteMethods
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -24,15 +26,10 @@ struct RequestMiddleware: RouterMiddleware {
             route = context.endpointPath ?? "unmatched"
         } catch {
             route = context.endpointPath ?? "unmatched"
-            if route == "NotFound", let staticFiles, request.method == .get || request.method == .head {
-                route = "static"
-                do {
-                    response = try staticFiles.response(for: request)
-                } catch {
-                    response = try RequestMiddleware.apiError(from: error, request: request, logger: context.logger)
-                        .response(from: request, context: context)
-                }
-            } else {
+            do {
+                guard route == "NotFound" else { throw error }
+                (route, response) = try unmatched(request)
+            } catch {
                 response = try RequestMiddleware.apiError(from: error, request: request, logger: context.logger)
                     .response(from: request, context: context)
             }
@@ -45,6 +42,22 @@ struct RequestMiddleware: RouterMiddleware {
             "\(request.method.rawValue) \(request.uri.path) \(status) \(String(format: "%.1f", duration.milliseconds))ms",
             metadata: ["request_id": .string(context.requestID)])
         return response
+    }
+
+    /// A request no route matched: 405 with `Allow` when its path is a route's (or a static
+    /// file's) and only the method differs; else a static file for GET and HEAD; else 404.
+    private func unmatched(_ request: Request) throws -> (route: String, response: Response) {
+        let path = request.uri.path
+        if let allow = routes.allowed(path: path) {
+            throw RouteMethods.notAllowed(request.method, path: path, allow: allow)
+        }
+        if request.method == .get || request.method == .head {
+            return ("static", try staticFiles.response(for: request))
+        }
+        if staticFiles.exists(rawPath: path) {
+            throw RouteMethods.notAllowed(request.method, path: path, allow: ["GET", "HEAD"])
+        }
+        throw HTTPError(.notFound)
     }
 
     /// A client's own `X-Request-Id` when it is short and plain; otherwise Hummingbird's id.

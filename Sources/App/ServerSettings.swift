@@ -7,7 +7,8 @@ public struct ServerSettings: Sendable {
     public var maxBodyBytes: Int
     /// When set, `POST /index` and `DELETE /images/{id}` need `Authorization: Bearer <key>`.
     public var apiKey: String?
-    /// Folder of static files (`/`, `/openapi.yaml`, ...); nil serves none.
+    /// Folder of static files (`/`, `/openapi.yaml`, ...); nil serves the copy of `Public/` built
+    /// into the binary.
     public var publicDirectory: URL?
     /// Decoder pixel limit (decompression-bomb guard); larger images are 413 `too_many_pixels`.
     public var maxPixels: Int
@@ -52,6 +53,9 @@ public struct ServerSettings: Sendable {
     static let maxTextBytes = 2000
     /// Parts of one multipart upload.
     static let maxUploadParts = 256
+    /// Largest integer a JSON body may hold where an id or count is read: 2^53 - 1, the largest
+    /// a JSON number (a Double) holds exactly, so a larger one is refused rather than rounded.
+    static let maxJSONInteger = (1 << 53) - 1
     /// Elements of any one JSON array in a body (the largest list a route takes is `labels`).
     static let maxJSONArrayElements = maxLabels
 }

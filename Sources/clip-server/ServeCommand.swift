@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body in MiB; larger is 413.")
     var maxBodyMb: Int = 32
 
-    @Option(name: .customLong("public"), help: "Folder of static files (default: ./Public, else Public next to the executable).")
+    @Option(name: .customLong("public"), help: "Serve the page and openapi.yaml from this folder (default: the copy of Public/ built into the binary).")
     var publicDirectory: String?
 
     func validate() throws {
@@ -64,16 +64,13 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = ServerSettings(
             maxBodyBytes: maxBodyMb << 20,
             apiKey: apiKey ?? environment["CLIP_API_KEY"],
-            publicDirectory: ServeCommand.publicFolder(publicDirectory),
+            publicDirectory: publicDirectory.map { URL(fileURLWithPath: $0) },
             allowedHosts: [host] + allowedHost,
             idleTimeout: .seconds(idleTimeout))
 
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "clip-server")
         logger.logLevel = .info
-        if settings.publicDirectory == nil {
-            logger.warning("no Public folder found: / and /openapi.yaml will answer 404")
-        }
 
         // Canonical paths, once: what `source` paths start with, and what /library reports.
         let folders = Array(Set(library.map(LiveLibrary.canonicalPath))).sorted()
@@ -104,19 +101,5 @@ struct ServeCommand: AsyncParsableCommand {
     /// The line printed once the port is bound.
     struct Listening: Encodable {
         let listening: String
-    }
-
-    /// `--public`, else `./Public`, else `Public` beside the executable; nil when none exists.
-    static func publicFolder(_ given: String?) -> URL? {
-        if let given { return URL(fileURLWithPath: given) }
-        let candidates = [
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Public"),
-            URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-                .deletingLastPathComponent().appendingPathComponent("Public"),
-        ]
-        return candidates.first { url in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
-        }
     }
 }

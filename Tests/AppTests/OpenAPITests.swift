@@ -11,7 +11,9 @@ import Testing
             return String(line.dropFirst(2).dropLast())
         })
         #expect(paths == ["/search", "/index", "/images", "/images/{id}", "/images/{id}/thumbnail", "/embed", "/classify",
-                          "/healthz", "/readyz", "/metrics", "/", "/openapi.yaml"])
+                          "/healthz", "/readyz", "/metrics", "/", "/openapi.yaml",
+                          "/knn-service", "/metadata", "/indices-list", "/v1/embeddings", "/v1/models",
+                          "/predict", "/ping", "/vectorize", "/meta", "/.well-known/live", "/.well-known/ready"])
     }
 
     @Test func everyErrorCodeIsDocumented() throws {

@@ -128,13 +128,15 @@ final class ServerProcess: @unchecked Sendable {
         return Fixtures.packageRoot.appendingPathComponent(".build/debug/clip-server")
     }
 
-    /// `serve` of `model` on `db`; its log (stderr) goes to `log` when given.
-    static func start(db: String, model: URL = Fixtures.model, log: URL? = nil, arguments extra: [String] = []) async throws -> ServerProcess {
+    /// `serve` of `model` on `db`; its log (stderr) goes to `log` when given. Started in the package
+    /// root with `--public Public`, or in `directory` with no `--public` (the built-in copy).
+    static func start(db: String, model: URL = Fixtures.model, log: URL? = nil, arguments extra: [String] = [],
+                      directory: URL? = nil) async throws -> ServerProcess {
         let process = Process()
         process.executableURL = executable
-        process.currentDirectoryURL = Fixtures.packageRoot
-        process.arguments = ["serve", "--model", model.path, "--db", db, "--port", "0",
-                             "--public", Fixtures.publicFolder.path] + extra
+        process.currentDirectoryURL = directory ?? Fixtures.packageRoot
+        process.arguments = ["serve", "--model", model.path, "--db", db, "--port", "0"]
+            + (directory == nil ? ["--public", Fixtures.publicFolder.path] : []) + extra
         let stdout = Pipe()
         process.standardOutput = stdout
         if let log {

@@ -6,7 +6,8 @@ import Ingest
 /// `POST /index`: multipart/form-data with one or many `image` parts, or a raw image/jpeg or
 /// image/png body. Status rule (also in openapi.yaml): 200 with `{"indexed","errors"}` when at
 /// least one image was stored or found as a duplicate; when none was, the error envelope with the
-/// status of the first failure (413 `too_many_pixels`, 422 `bad_image`, 400 `bad_multipart`).
+/// status of the first failure (413 `too_many_pixels`, 422 `bad_image`). A form field not named
+/// `image` refuses the whole request (400 `bad_multipart`), as unknown JSON fields do.
 struct IndexRoutes {
     let backend: Backend
     let settings: ServerSettings
@@ -40,16 +41,12 @@ struct IndexRoutes {
         let uploads = try await IndexRoutes.uploads(in: request, limit: settings.maxBodyBytes)
         let ingest = UploadIngest(encoder: loaded.encoder, store: loaded.store, maxPixels: settings.maxPixels,
                                   onEncode: { [metrics] in metrics.recordEncode(kind: "image", duration: $0) })
-        let valid = uploads.filter { $0.problem == nil }.map { Ingest.Upload(name: $0.name, bytes: $0.bytes) }
+        let valid = uploads.map { Ingest.Upload(name: $0.name, bytes: $0.bytes) }
         // One turn for the whole request: UploadIngest decodes a few images at a time.
         var outcomes = try await jobs.run { try await offload { ingest.ingest(valid) } }.makeIterator()
         var indexed: [Indexed] = []
         var failures: [(name: String, error: APIError)] = []
         for upload in uploads {
-            if let problem = upload.problem {
-                failures.append((upload.name, problem))
-                continue
-            }
             switch outcomes.next()! {
             case .success(let outcome):
                 indexed.append(Indexed(id: outcome.image.id, sha256: outcome.image.sha256, duplicate: outcome.duplicate))
@@ -69,12 +66,10 @@ struct IndexRoutes {
                                   errors: failures.map { Failure(name: $0.name, code: $0.error.code, error: $0.error.message) }))
     }
 
-    /// One image the request carries; `problem` set when the part itself is unusable.
-    /// One part of the request (named as `/index` reports it).
+    /// One image the request carries (named as `/index` reports it).
     struct Part {
         let name: String
         let bytes: [UInt8]
-        var problem: APIError?
     }
 
     static func uploads(in request: Request, limit: Int) async throws -> [Part] {
@@ -90,12 +85,11 @@ struct IndexRoutes {
             var uploads: [Part] = []
             for (i, part) in parts.enumerated() {
                 let name = part.filename ?? "\(part.name ?? "part")[\(i)]"
-                if part.name == "image" {
-                    uploads.append(Part(name: name, bytes: part.body))
-                } else {
-                    uploads.append(Part(name: name, bytes: [], problem: APIError(.badRequest, "bad_multipart",
-                        "\(name): unexpected form field \"\(part.name ?? "")\"; images go in parts named \"image\"")))
+                guard part.name == "image" else {
+                    throw APIError(.badRequest, "bad_multipart",
+                                   "\(name): unexpected form field \"\(part.name ?? "")\"; images go in parts named \"image\"")
                 }
+                uploads.append(Part(name: name, bytes: part.body))
             }
             guard !uploads.isEmpty else {
                 throw APIError(.badRequest, "bad_multipart", "the multipart body holds no part named \"image\"")

@@ -42,25 +42,16 @@ struct ModelRoutes {
         guard !texts.isEmpty || !images.isEmpty else {
             throw APIError.invalidField("give at least one of \"texts\" or \"images\"")
         }
-        guard texts.count <= ServerSettings.maxTexts, images.count <= ServerSettings.maxImages else {
-            throw APIError.invalidField("at most \(ServerSettings.maxTexts) texts and \(ServerSettings.maxImages) images per request")
-        }
-        try checkTextLengths(texts, field: "texts")
-        var imageBytes: [[UInt8]] = []
-        for (i, base64) in images.enumerated() { imageBytes.append(try decodeBase64(base64, field: "images[\(i)]")) }
-        let encoder = try backend.ready().encoder
-        let textVectors = texts.isEmpty ? [] : try await encodeTexts(texts, encoder: encoder, metrics: metrics)
-        var imageVectors: [[Float]] = []
-        for (i, bytes) in imageBytes.enumerated() {
-            imageVectors.append(try await encodeImage(bytes, name: "images[\(i)]", encoder: encoder, settings: settings, metrics: metrics, jobs: jobs))
-        }
+        let (textVectors, imageVectors) = try await App.embed(
+            texts: texts, base64Images: images, textField: "texts", imageField: "images", backend: backend,
+            settings: settings, metrics: metrics, jobs: jobs)
         return Response.json(EmbedBody(textEmbeddings: textVectors, imageEmbeddings: imageVectors))
     }
 
     @Sendable func classify(_ request: Request, context: AppRequestContext) async throws -> Response {
         var reader = try JSONObjectReader(bytes: try await request.collectJSONBody(limit: settings.maxBodyBytes))
         let image = try reader.string("image")
-        let imageID = try reader.int("image_id", in: 1...Int.max)
+        let imageID = try reader.int("image_id", in: 1...ServerSettings.maxJSONInteger)
         let labels = try reader.strings("labels")
         try reader.finish()
         guard (image != nil) != (imageID != nil) else {

@@ -5,10 +5,11 @@ import Ingest
 /// Texts and images a request carries, turned into unit vectors off the cooperative pool
 /// (`/search`, `/embed`, `/classify`). Nothing here stores anything.
 func decodeBase64(_ string: String, field: String) throws(APIError) -> [UInt8] {
-    // Accept a data URL (data:image/png;base64,....) as browsers produce it.
+    // Accept a data URL (data:image/png;base64,....) as browsers produce it. Bytes, not
+    // Characters: a combining mark after "data:" or "," must not hide them.
     var payload = Substring(string)
-    if payload.hasPrefix("data:"), let comma = payload.firstIndex(of: ",") {
-        payload = payload[payload.index(after: comma)...]
+    if payload.utf8.starts(with: "data:".utf8), let comma = payload.utf8.firstIndex(of: UInt8(ascii: ",")) {
+        payload = payload[payload.utf8.index(after: comma)...]
     }
     let compact = String(payload.filter { !$0.isWhitespace })
     guard let data = Data(base64Encoded: compact) else {
@@ -36,16 +37,44 @@ func checkTextLengths(_ texts: [String], field: String) throws(APIError) {
     }
 }
 
+/// The work of `POST /embed`, shared with the compatibility routes that take texts and base64
+/// images together (`/vectorize`): the count and length limits, every image's base64 decoded
+/// before anything is encoded, then texts in one batch and images one per turn of `jobs`.
+func embed(texts: [String], base64Images images: [String], textField: String, imageField: String,
+           backend: Backend, settings: ServerSettings, metrics: ServerMetrics,
+           jobs: ImageJobLimiter) async throws -> (texts: [[Float]], images: [[Float]]) {
+    guard texts.count <= ServerSettings.maxTexts, images.count <= ServerSettings.maxImages else {
+        throw APIError.invalidField("at most \(ServerSettings.maxTexts) texts and \(ServerSettings.maxImages) images per request")
+    }
+    try checkTextLengths(texts, field: textField)
+    var imageBytes: [[UInt8]] = []
+    for (i, base64) in images.enumerated() { imageBytes.append(try decodeBase64(base64, field: "\(imageField)[\(i)]")) }
+    let encoder = try backend.ready().encoder
+    let textVectors = texts.isEmpty ? [] : try await encodeTexts(texts, encoder: encoder, metrics: metrics)
+    var imageVectors: [[Float]] = []
+    for (i, bytes) in imageBytes.enumerated() {
+        imageVectors.append(try await encodeImage(bytes, name: "\(imageField)[\(i)]", encoder: encoder, settings: settings,
+                                                  metrics: metrics, jobs: jobs))
+    }
+    return (textVectors, imageVectors)
+}
+
 /// Decodes and encodes one image in a turn of `jobs`.
 func encodeImage(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics,
                  jobs: ImageJobLimiter) async throws -> [Float] {
+    try await encodeImageWithSize(bytes, name: name, encoder: encoder, settings: settings, metrics: metrics, jobs: jobs).vector
+}
+
+/// `encodeImage` with the decoded (upright) image's size.
+func encodeImageWithSize(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics,
+                         jobs: ImageJobLimiter) async throws -> (vector: [Float], width: Int, height: Int) {
     let maxPixels = settings.maxPixels
     return try await jobs.run { try await offload {
         let image = try decodeImage(bytes, maxPixels: maxPixels, name: name)
         let start = ContinuousClock.now
         let vector = encoder.encode(images: [image])[0]
         metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
-        return vector
+        return (vector, image.width, image.height)
     } }
 }
 

@@ -58,7 +58,7 @@ extension SearchRoutes {
         if let base64 = try reader.string("image") {
             query.image = try decodeBase64(base64, field: "image")
         }
-        if let id = try reader.int("image_id", in: 1...Int.max) { query.imageID = Int64(id) }
+        if let id = try reader.int("image_id", in: 1...ServerSettings.maxJSONInteger) { query.imageID = Int64(id) }
         query.negative = try reader.strings("negative") ?? []
         query.k = try reader.int("k", in: 1...ServerSettings.maxK) ?? 10
         query.offset = try reader.int("offset", in: 0...ServerSettings.maxOffset) ?? 0
@@ -85,7 +85,7 @@ extension SearchRoutes {
         var part = Part()
         part.text = try reader.string("text")
         if let base64 = try reader.string("image") { part.image = try decodeBase64(base64, field: "queries[\(index)].image") }
-        part.imageID = try reader.int("image_id", in: 1...Int.max).map(Int64.init)
+        part.imageID = try reader.int("image_id", in: 1...ServerSettings.maxJSONInteger).map(Int64.init)
         if let weight = try reader.double("weight") {
             guard abs(weight) <= 100 else { throw APIError.invalidField("\"queries[\(index)].weight\" must be between -100 and 100") }
             part.weight = Float(weight)
@@ -103,7 +103,9 @@ extension SearchRoutes {
         var query = Query()
         for (name, value) in queryItems {
             switch name {
-            case "q", "text": query.text = value
+            case "q", "text":
+                guard query.text == nil else { throw APIError(.badRequest, "invalid_query", "give the text once, as \"q\" or \"text\"") }
+                query.text = value
             case "image_id":
                 guard let id = Int64(value), id > 0 else { throw APIError.invalidField("\"image_id\" must be a positive integer, got \"\(value)\"") }
                 query.imageID = id
@@ -111,8 +113,9 @@ extension SearchRoutes {
             case "k": query.k = try intParameter("k", value, in: 1...ServerSettings.maxK)
             case "offset": query.offset = try intParameter("offset", value, in: 0...ServerSettings.maxOffset)
             case "min_score":
-                guard let score = Float(value), score.isFinite else { throw APIError.invalidField("\"min_score\" must be a number, got \"\(value)\"") }
-                query.minScore = score
+                // Any finite number, as in the JSON body (beyond Float's range it rounds to ±infinity).
+                guard let score = Double(value), score.isFinite else { throw APIError.invalidField("\"min_score\" must be a number, got \"\(value)\"") }
+                query.minScore = Float(score)
             case "autocut": query.autocut = try intParameter("autocut", value, in: autocutRange)
             case "after": query.filter.takenAfter = try date(value, field: "after")
             case "before": query.filter.takenBefore = try date(value, field: "before")
