@@ -155,12 +155,6 @@ struct JSONObjectReader {
         return int
     }
 
-    mutating func bool(_ name: String) throws(APIError) -> Bool? {
-        guard let value = field(name) else { return nil }
-        guard case .bool(let flag) = value else { throw wrongType(name, "true or false", value) }
-        return flag
-    }
-
     mutating func double(_ name: String) throws(APIError) -> Double? {
         guard let value = field(name) else { return nil }
         guard case .number(let number) = value, number.isFinite else { throw wrongType(name, "a number", value) }
