@@ -10,7 +10,7 @@ import Testing
             guard line.hasPrefix("  /"), line.hasSuffix(":") else { return nil }
             return String(line.dropFirst(2).dropLast())
         })
-        #expect(paths == ["/search", "/index", "/images", "/images/{id}", "/images/{id}/thumbnail", "/embed", "/classify",
+        #expect(paths == ["/search", "/index", "/images", "/images/{id}", "/images/{id}/thumbnail", "/duplicates", "/library", "/embed", "/classify",
                           "/healthz", "/readyz", "/metrics", "/", "/openapi.yaml",
                           "/knn-service", "/metadata", "/indices-list", "/v1/embeddings", "/v1/models",
                           "/predict", "/ping", "/vectorize", "/meta", "/.well-known/live", "/.well-known/ready"])

@@ -26,7 +26,7 @@ enum APIDate {
             return true
         }
         guard let year = digits(4), skip("-"), let month = digits(2), skip("-"), let day = digits(2),
-              (1...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return nil }
+              (0...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return nil }
         var (hour, minute, second, fraction, offset) = (0, 0, 0, 0.0, 0)
         if at < bytes.count {
             guard skip("T") || skip("t") || skip(" "), let h = digits(2), skip(":"), let m = digits(2),

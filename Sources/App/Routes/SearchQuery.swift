@@ -150,7 +150,7 @@ extension SearchRoutes {
     }
 
     private static func folderPath(_ text: String) throws(APIError) -> String {
-        guard text.hasPrefix("/"), text.utf8.count <= 4096, !text.utf8.contains(0) else {
+        guard text.hasPrefix("/"), text.unicodeScalars.count <= 4096, !text.utf8.contains(0) else {
             throw APIError.invalidField("\"folder\" must be an absolute path (a prefix of the results' source), got \"\(text.prefix(60))\"")
         }
         return text
@@ -164,9 +164,6 @@ extension SearchRoutes {
     }
 
     private static func validate(_ query: Query) throws(APIError) {
-        if let after = query.filter.takenAfter, let before = query.filter.takenBefore, after >= before {
-            throw APIError.invalidField("\"after\" must be earlier than \"before\"")
-        }
         let given = [query.text != nil, query.image != nil, query.imageID != nil, !query.parts.isEmpty].filter { $0 }.count
         guard given == 1 else {
             throw APIError(.badRequest, "invalid_query", given == 0
