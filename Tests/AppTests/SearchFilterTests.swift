@@ -135,3 +135,19 @@ struct SearchFilterTests {
         }
     }
 }
+
+@Suite("GET /library")
+struct LibraryRouteTests {
+    /// Before the first scan, a folder is listed with `last_scan` null (present, as the spec requires).
+    @Test func folderBeforeItsFirstScan() async throws {
+        let backend = Backend(libraryFolders: ["/photos"])
+        let router = ClipApplication.router(backend: backend, settings: ServerSettings(publicDirectory: Fixtures.publicFolder))
+        try await Application(router: router).test(.router) { client in
+            let response = try await client.execute(uri: "/library", method: .get)
+            let text = String(buffer: response.body)
+            #expect(text.contains("\"last_scan\":null"), "\(text)")
+            let folder = try #require((try response.object()["folders"] as? [[String: Any]])?.first)
+            #expect(folder["path"] as? String == "/photos" && folder["files"] as? Int == 0 && folder["watching"] as? Bool == false)
+        }
+    }
+}

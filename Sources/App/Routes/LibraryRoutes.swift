@@ -17,6 +17,16 @@ struct LibraryRoutes {
             case path, files, pending, watching
             case lastScan = "last_scan"
         }
+
+        /// `last_scan` is always there: null before the first scan (the synthesized encoder would omit it).
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(files, forKey: .files)
+            try container.encode(pending, forKey: .pending)
+            try container.encode(lastScan, forKey: .lastScan)
+            try container.encode(watching, forKey: .watching)
+        }
     }
 
     struct Body: Encodable { let folders: [Folder] }
