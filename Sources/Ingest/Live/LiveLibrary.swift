@@ -54,7 +54,10 @@ public struct LiveLibrary: Sendable {
         var lastEvent = ContinuousClock.now
         while !shouldStop() {
             if let watch {
-                let (events, limitReached) = watch.wait(timeout: 250)
+                // With changes waiting, wake when they have settled, not a whole poll later.
+                let waiting = !(changed.isEmpty && removed.isEmpty)
+                let timeout = waiting ? max(1, Self.milliseconds(settle - (ContinuousClock.now - lastEvent))) : 250
+                let (events, limitReached) = watch.wait(timeout: Int32(min(timeout, 250)))
                 if limitReached { stopWatching("the inotify watch limit was reached") }
                 for event in events {
                     lastEvent = ContinuousClock.now
@@ -81,6 +84,11 @@ public struct LiveLibrary: Sendable {
     }
 
     // MARK: - Steps
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
 
     private func startWatching() -> InotifyWatch? {
         let watch: InotifyWatch
