@@ -1,4 +1,4 @@
-import App
+@testable import App
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -148,6 +148,28 @@ struct LibraryRouteTests {
             #expect(text.contains("\"last_scan\":null"), "\(text)")
             let folder = try #require((try response.object()["folders"] as? [[String: Any]])?.first)
             #expect(folder["path"] as? String == "/photos" && folder["files"] as? Int == 0 && folder["watching"] as? Bool == false)
+        }
+    }
+}
+
+@Suite("API dates")
+struct APIDateTests {
+    /// Against the instants Foundation's own ISO 8601 parser gives for the same strings.
+    @Test(arguments: ["2024-05-01T12:30:00Z", "2597-02-11T05:39:16-12:32", "1999-12-31T23:59:59+14:00",
+                      "2024-02-29T00:00:00-00:30", "0056-10-07T00:00:00Z"])
+    func dateTimesMatchFoundation(_ text: String) throws {
+        let reference = try #require(try? Date(text, strategy: .iso8601))
+        #expect(APIDate.parse(text) == reference)
+    }
+
+    @Test func datesAndFractions() {
+        #expect(APIDate.parse("2024-05-01")?.timeIntervalSince1970 == 1_714_521_600)
+        #expect(APIDate.parse("2024-05-01T00:00:00.25Z")?.timeIntervalSince1970 == 1_714_521_600.25)
+        #expect(APIDate.parse("2024-05-01T02:00:00") == APIDate.parse("2024-05-01T02:00:00Z"))
+        // RFC 3339 offsets go to ±23:59 (Foundation's parser stops earlier): 05:39:16 + 22:32 = the next day's 04:11:16 UTC.
+        #expect(APIDate.parse("2597-02-11T05:39:16-22:32") == APIDate.parse("2597-02-12T04:11:16Z"))
+        for bad in ["2024-5-01", "2024-02-30", "2024-05-01T24:00:00Z", "2024-05-01T12:00:00+24:00", "2024-05-01T12:00Zjunk", ""] {
+            #expect(APIDate.parse(bad) == nil, "\(bad)")
         }
     }
 }

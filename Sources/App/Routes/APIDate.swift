@@ -45,16 +45,16 @@ enum APIDate {
             if skip("Z") || skip("z") {
             } else if at < bytes.count {
                 let sign = bytes[at] == UInt8(ascii: "-") ? -1 : 1
-                guard skip("+") || skip("-"), let oh = digits(2), skip(":"), let om = digits(2), oh <= 14, om < 60 else { return nil }
+                guard skip("+") || skip("-"), let oh = digits(2), skip(":"), let om = digits(2), oh < 24, om < 60 else { return nil }
                 offset = sign * (oh * 3600 + om * 60)
             }
             guard at == bytes.count else { return nil }
         }
+        // The wall-clock time in UTC, then the offset (RFC 3339 allows any up to ±23:59).
         var calendar = Calendar(identifier: .gregorian)
-        guard let zone = TimeZone(secondsFromGMT: offset) else { return nil }
-        calendar.timeZone = zone
+        calendar.timeZone = TimeZone(identifier: "UTC")!
         let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
         guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else { return nil }
-        return date.addingTimeInterval(fraction)
+        return date.addingTimeInterval(fraction - Double(offset))
     }
 }
