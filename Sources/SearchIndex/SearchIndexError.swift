@@ -6,6 +6,8 @@ public enum SearchIndexError: Error, CustomStringConvertible, Equatable, Sendabl
     case invalidEmbedding(String)
     /// A caller-side argument out of range (negative k or offset, ...).
     case invalidArgument(String)
+    /// A serialized matrix or graph that cannot be read back (truncated, inconsistent).
+    case corruptData(String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum SearchIndexError: Error, CustomStringConvertible, Equatable, Sendabl
             return "invalid embedding: \(why)"
         case .invalidArgument(let why):
             return "invalid argument: \(why)"
+        case .corruptData(let why):
+            return "corrupt search index data: \(why)"
         }
     }
 }
