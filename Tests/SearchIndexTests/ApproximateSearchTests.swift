@@ -4,15 +4,18 @@ import Testing
 
 /// The graph path on seeded clustered data: recall@10 against the exact path, before and after
 /// churn, with filters, and the same answers after a serialization round trip. The bounds are what
-/// these seeds measured, less a small margin, not the figures a benchmark reports.
+/// these seeds measured (in the comments) less under 0.01, not the figures a benchmark reports.
 @Suite("Approximate search (HNSW)")
 struct ApproximateSearchTests {
     static let dim = 48
 
+    /// A narrow beam (efSearch 16) on data of intrinsic dimension 24, so recall is below 1 and a
+    /// weaker graph shows.
     static func options(threshold: Int = 1000) -> VectorIndex.Options {
         var options = VectorIndex.Options()
         options.approximateThreshold = threshold
         options.buildInBackground = false
+        options.efSearch = 16
         return options
     }
 
@@ -28,13 +31,13 @@ struct ApproximateSearchTests {
     }
 
     @Test func recallBeforeAndAfterChurn() throws {
-        var data = ClusteredVectors(dim: Self.dim, intrinsic: 12, clusters: 40, seed: 21)
+        var data = ClusteredVectors(dim: Self.dim, intrinsic: 24, clusters: 40, seed: 21)
         let index = try VectorIndex(dimension: Self.dim, options: Self.options())
         index.apply((1...6000).map { .upsert(id: Int64($0), vector: data.next()) })
         #expect(index.footprint.graphNodes == 6000 && index.footprint.pending == 0)
         let queries = (0..<100).map { _ in data.next() }
         let before = try Self.recall(index, queries: queries)
-        #expect(before >= 0.97, "recall@10 \(before)")
+        #expect(before >= 0.98, "recall@10 \(before)")   // measured 0.987
 
         // Delete 10% and add as many, in batches as a library would; no rebuild.
         var next: Int64 = 6001
@@ -54,21 +57,21 @@ struct ApproximateSearchTests {
         }
         #expect(index.count == 6000 && index.footprint.tombstones == 600)
         let after = try Self.recall(index, queries: queries)
-        #expect(after >= 0.96, "recall@10 after churn \(after)")
+        #expect(after >= 0.98, "recall@10 after churn \(after)")   // measured 0.990
         for query in queries.prefix(20) {
             #expect(try index.search(query, k: 50).hits.allSatisfy { !deleted.contains($0.id) })
         }
     }
 
     @Test func filtersApplyDuringTheGraphSearch() throws {
-        var data = ClusteredVectors(dim: Self.dim, intrinsic: 12, clusters: 40, seed: 22)
+        var data = ClusteredVectors(dim: Self.dim, intrinsic: 24, clusters: 40, seed: 22)
         let index = try VectorIndex(dimension: Self.dim, options: Self.options())
         index.apply((1...5000).map { .upsert(id: Int64($0), vector: data.next()) })
         let queries = (0..<50).map { _ in data.next() }
         // Half the ids (the graph path), then 1% (the exact fallback).
         let half = IDFilter(allowing: (1...5000).filter { $0 % 2 == 0 }.map { Int64($0) })
         let halfRecall = try Self.recall(index, queries: queries, filter: half)
-        #expect(halfRecall >= 0.95, "filtered recall@10 \(halfRecall)")
+        #expect(halfRecall >= 0.99, "filtered recall@10 \(halfRecall)")   // measured 0.998
         let few = IDFilter(allowing: (1...5000).filter { $0 % 100 == 0 }.map { Int64($0) })
         #expect(try Self.recall(index, queries: queries, filter: few) == 1)
         let (_, total) = try index.search(queries[0], k: 10, filter: half)

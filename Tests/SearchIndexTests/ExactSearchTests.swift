@@ -1,4 +1,5 @@
 import Foundation
+import CSearchKernels
 import Testing
 @testable import SearchIndex
 
@@ -111,6 +112,20 @@ struct ExactSearchTests {
             let (hits, total) = try index.search(query, k: 20)
             #expect(total == stored.count)
             #expect(hits.map(\.id) == reference.prefix(20).map(\.id))
+        }
+    }
+
+    /// The scan split between threads scores every row as one thread does (odd row counts too).
+    @Test func splitScanEqualsOneThread() throws {
+        var data = ClusteredVectors(dim: 40, intrinsic: 8, clusters: 5, seed: 9)
+        var rows = QuantizedRows(dim: 40)
+        for id in 0..<1001 { _ = data.next().withUnsafeBufferPointer { rows.add(id: Int64(id), vector: $0.baseAddress!) } }
+        var codes = [Int8](repeating: 0, count: 40)
+        var error: Float = 0
+        let scale = data.next().withUnsafeBufferPointer { q in codes.withUnsafeMutableBufferPointer { sk_quantize_i8(q.baseAddress!, 40, $0.baseAddress!, &error) } }
+        let one = ExactSearch.scores(rows: rows, queryCodes: codes, queryScale: scale, parts: 1)
+        for parts in [2, 3] {
+            #expect(ExactSearch.scores(rows: rows, queryCodes: codes, queryScale: scale, parts: parts) == one)
         }
     }
 }

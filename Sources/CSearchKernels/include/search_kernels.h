@@ -18,6 +18,12 @@ float sk_quantize_i8(const float *x, size_t dim, int8_t *codes, float *error_nor
 /// codes: (rows, dim) row-major, scales: (rows), q: (dim), out: (rows). Picks AVX2+FMA when present.
 void sk_scores_i8(const int8_t *codes, const float *scales, size_t rows, size_t dim, const float *q, float *out);
 
+/// out[r] = scales[r] * q_scale * dot(codes[r, :], q_codes) for r < rows, the dot exact in int32:
+/// the exact scan's kernel (a query quantized like the rows). codes: (rows, dim) row-major, scales:
+/// (rows), q_codes: (dim), out: (rows). Picks AVX2 when present.
+void sk_scores_i8_i8(const int8_t *codes, const float *scales, size_t rows, size_t dim,
+                     const int8_t *q_codes, float q_scale, float *out);
+
 /// dot(codes, q) (codes: (dim) int8, q: (dim) float), unscaled. Picks AVX2+FMA when present.
 float sk_dot_i8_f32(const int8_t *codes, const float *q, size_t dim);
 
