@@ -70,7 +70,7 @@ public final class VectorIndex: Sendable {
 
     public let dimension: Int
     public let options: Options
-    private let state: ReadWriteLocked<IndexState>
+    let state: ReadWriteLocked<IndexState>
     private let builder = DispatchQueue(label: "SearchIndex.VectorIndex.builder")
 
     public init(dimension: Int, options: Options = Options()) throws(SearchIndexError) {
@@ -118,12 +118,28 @@ public final class VectorIndex: Sendable {
             return background
         }
         if schedule {
-            // Weak: an index dropped while its graph grows stops the builder after one turn.
-            builder.async { [weak self] in
-                while let index = self, index.linkTurn(budget: .milliseconds(10)) {}
-            }
+            startBuilder()
         } else if !background {
             while linkTurn(budget: .seconds(1_000_000)) {}
+        }
+    }
+
+    /// Queues a builder run unless one is queued or running (or links now without a background builder).
+    func scheduleBuild() {
+        let background = options.buildInBackground
+        let start = state.write { state -> Bool in
+            guard !state.pending.isEmpty, !state.buildScheduled else { return false }
+            state.buildScheduled = background
+            return true
+        }
+        guard start else { return }
+        if background { startBuilder() } else { while linkTurn(budget: .seconds(1_000_000)) {} }
+    }
+
+    private func startBuilder() {
+        // Weak: an index dropped while its graph grows stops the builder after one turn.
+        builder.async { [weak self] in
+            while let index = self, index.linkTurn(budget: .milliseconds(10)) {}
         }
     }
 
