@@ -64,11 +64,7 @@ enum ExactSearch {
         let filter = request.filter
         let wanted = request.wanted(limit: rows.liveCount)
         // The query quantized like the rows: the scan is then integer dots (exact in int32).
-        var queryCodes = [Int8](repeating: 0, count: dim)   // (dim)
-        var queryError: Float = 0                           // ‖q − q_scale · q_codes‖₂
-        let queryScale = request.query.withUnsafeBufferPointer { q in
-            queryCodes.withUnsafeMutableBufferPointer { sk_quantize_i8(q.baseAddress!, dim, $0.baseAddress!, &queryError) }
-        }
+        let (queryCodes, queryScale, queryError) = quantized(request.query)
         let approx = scores(rows: rows, queryCodes: queryCodes, queryScale: queryScale)   // (slots)
         // |x·q − x̂·q̂| ≤ |x̂·e_q| + |e_x·q| ≤ ‖x̂‖‖e_q‖ + ‖e_x‖‖q‖, ‖x̂‖ ≤ 1 + ‖e_x‖: per row
         // ε = ‖e_x‖ · (‖q‖ + ‖e_q‖) + ‖e_q‖ · (1 + 1e-6) + slack.
@@ -124,6 +120,16 @@ enum ExactSearch {
         }
         if !counted { total = eligibleCount(rows: rows, filter: filter) }
         return (request.page(selector), total)
+    }
+
+    /// A query quantized like the rows: codes (dim), scale, and ‖q − scale · codes‖₂.
+    static func quantized(_ query: [Float]) -> (codes: [Int8], scale: Float, error: Float) {
+        var codes = [Int8](repeating: 0, count: query.count)   // (dim)
+        var error: Float = 0
+        let scale = query.withUnsafeBufferPointer { q in
+            codes.withUnsafeMutableBufferPointer { sk_quantize_i8(q.baseAddress!, q.count, $0.baseAddress!, &error) }
+        }
+        return (codes, scale, error)
     }
 
     /// Int8 scores of every slot, the rows split between two threads from `parallelRows` on (one

@@ -1,5 +1,4 @@
 import Foundation
-import CSearchKernels
 import Testing
 @testable import SearchIndex
 
@@ -120,9 +119,7 @@ struct ExactSearchTests {
         var data = ClusteredVectors(dim: 40, intrinsic: 8, clusters: 5, seed: 9)
         var rows = QuantizedRows(dim: 40)
         for id in 0..<1001 { _ = data.next().withUnsafeBufferPointer { rows.add(id: Int64(id), vector: $0.baseAddress!) } }
-        var codes = [Int8](repeating: 0, count: 40)
-        var error: Float = 0
-        let scale = data.next().withUnsafeBufferPointer { q in codes.withUnsafeMutableBufferPointer { sk_quantize_i8(q.baseAddress!, 40, $0.baseAddress!, &error) } }
+        let (codes, scale, _) = ExactSearch.quantized(data.next())
         let one = ExactSearch.scores(rows: rows, queryCodes: codes, queryScale: scale, parts: 1)
         for parts in [2, 3] {
             #expect(ExactSearch.scores(rows: rows, queryCodes: codes, queryScale: scale, parts: parts) == one)
