@@ -16,7 +16,10 @@ import Darwin
 ///   (2M at level 0, M above).
 /// - Delete: the slot turns dead in the `QuantizedRows` and stays a tombstone: searches route
 ///   through it but never return it; new nodes never choose it as a neighbour, and a neighbour list
-///   that overflows drops its tombstones first, so the graph heals as it is written to.
+///   that overflows drops its tombstones first. Once tombstones pass a fraction of the nodes they
+///   are reclaimed (`HNSWGraph+Reclaim.swift`): each node linking one re-picks its links among its
+///   live links and the tombstones' live links, then the tombstones leave the graph and their slots
+///   are reused. No rebuild.
 /// - Filter: an `eligible` predicate decides what enters the results; routing ignores it.
 struct HNSWGraph {
     struct Parameters: Sendable, Equatable {
@@ -35,13 +38,13 @@ struct HNSWGraph {
     let parameters: Parameters
     var m: Int { parameters.m }
     var m0: Int { 2 * parameters.m }
-    private(set) var levelOfSlot: [Int8] = []     // (slots): -1 = not in the graph
+    var levelOfSlot: [Int8] = []     // (slots): -1 = not in the graph
     private(set) var links0: [Int32] = []         // (slots, m0): level-0 neighbours, first count0[s] valid
-    private(set) var count0: [UInt8] = []         // (slots)
-    private(set) var upper: [Int32: [[Int32]]] = [:]   // slot → its neighbours at levels 1...level
-    private(set) var entry: Int32 = -1
-    private(set) var topLevel = -1
-    private(set) var nodeCount = 0
+    var count0: [UInt8] = []         // (slots)
+    var upper: [Int32: [[Int32]]] = [:]   // slot → its neighbours at levels 1...level
+    var entry: Int32 = -1
+    var topLevel = -1
+    var nodeCount = 0
     private var random: SplitMix64
     let visited = VisitedPool()
 
@@ -86,7 +89,7 @@ struct HNSWGraph {
         return upper[slot]?[level - 1] ?? []
     }
 
-    private mutating func setNeighbours(of slot: Int32, level: Int, _ list: [Int32]) {
+    mutating func setNeighbours(of slot: Int32, level: Int, _ list: [Int32]) {
         if level == 0 {
             precondition(list.count <= m0)
             let start = Int(slot) * m0
@@ -99,7 +102,7 @@ struct HNSWGraph {
 
     /// Algorithm 4 without extension or kept pruned links: walk `candidates` best first and keep
     /// one when it is closer to the base than to every one kept so far.
-    private func selectNeighbours(_ candidates: [ScoredSlot], limit: Int, scorer: RowScorer) -> [ScoredSlot] {
+    func selectNeighbours(_ candidates: [ScoredSlot], limit: Int, scorer: RowScorer) -> [ScoredSlot] {
         let sorted = candidates.sorted { $0.score > $1.score }
         guard sorted.count > limit else { return sorted }
         var kept: [ScoredSlot] = []

@@ -8,6 +8,10 @@ struct IndexState {
     var pending: [Int32] = []
     /// A builder run is queued or running.
     var buildScheduled = false
+    /// Tombstones being reclaimed: the nodes before `cursor` are repaired.
+    var reclaim: (dead: Set<Int32>, cursor: Int, end: Int)?
+    /// Reclaim once tombstones are this fraction of the graph's nodes.
+    var reclaimFraction = 0.1
 
     init(dim: Int) {
         matrix = EmbeddingMatrix(dim: dim)
@@ -40,6 +44,47 @@ struct IndexState {
         guard graph == nil, rows.liveCount >= threshold else { return }
         graph = HNSWGraph(parameters: parameters)
         pending = (0..<Int32(rows.slotCount)).filter { rows.live[Int($0)] }.reversed()
+    }
+
+    /// Whether the builder has something to do.
+    var hasBuildWork: Bool { !pending.isEmpty || reclaim != nil || reclaimDue }
+
+    private var reclaimDue: Bool {
+        guard let graph, graph.nodeCount > 0 else { return false }
+        return Double(rows.tombstoneCount) >= reclaimFraction * Double(graph.nodeCount) && rows.tombstoneCount >= 16
+    }
+
+    /// The builder's turn: links pending slots (oldest first), then reclaims tombstones, until
+    /// nothing is left or `budget` runs out; true when work remains.
+    mutating func build(budget: Duration) -> Bool {
+        let clock = ContinuousClock()
+        let start = clock.now
+        if linkPending(budget: budget) { return true }
+        if reclaim == nil && reclaimDue {
+            let dead = Set((0..<Int32(rows.slotCount)).filter { graph!.contains($0) && !rows.live[Int($0)] })
+            reclaim = (dead, 0, rows.slotCount)
+        }
+        guard var job = reclaim else { return false }
+        rows.withScorer { scorer in
+            rows.live.withUnsafeBufferPointer { live in
+                while job.cursor < job.end {
+                    let slot = Int32(job.cursor)
+                    job.cursor += 1
+                    // Every node that stays (tombstones deleted since the snapshot too) drops its links
+                    // to the snapshot's tombstones, which are then unlinked and reused.
+                    if !job.dead.contains(slot) { graph!.repair(slot, scorer: scorer, live: { live[Int($0)] }) }
+                    if job.cursor % 64 == 0 && clock.now - start >= budget { break }
+                }
+            }
+        }
+        if job.cursor < job.end {
+            reclaim = job
+            return true
+        }
+        rows.live.withUnsafeBufferPointer { live in graph!.unlink(Array(job.dead), live: { live[Int($0)] }) }
+        for slot in job.dead { rows.release(slot) }
+        reclaim = nil
+        return hasBuildWork
     }
 
     /// Links pending slots (oldest first) until none are left or `budget` runs out; true when some remain.

@@ -53,6 +53,9 @@ public final class VectorIndex: Sendable {
         public var maxApproximateResults = 1000
         /// Link new vectors on a background queue (false: inside `apply`, for tests).
         public var buildInBackground = true
+        /// Tombstones (deleted vectors the graph still routes through) are reclaimed once they are
+        /// this fraction of the graph's nodes.
+        public var reclaimFraction = 0.1
 
         public init() {}
     }
@@ -81,7 +84,9 @@ public final class VectorIndex: Sendable {
         }
         self.dimension = dimension
         self.options = options
-        state = ReadWriteLocked(IndexState(dim: dimension))
+        var initial = IndexState(dim: dimension)
+        initial.reclaimFraction = options.reclaimFraction
+        state = ReadWriteLocked(initial)
     }
 
     /// Vectors held (the images a search can return).
@@ -113,7 +118,7 @@ public final class VectorIndex: Sendable {
                 }
             }
             state.startGraphIfLarge(threshold: threshold, parameters: parameters)
-            guard !state.pending.isEmpty, !state.buildScheduled else { return false }
+            guard state.hasBuildWork, !state.buildScheduled else { return false }
             state.buildScheduled = background
             return background
         }
@@ -128,7 +133,7 @@ public final class VectorIndex: Sendable {
     func scheduleBuild() {
         let background = options.buildInBackground
         let start = state.write { state -> Bool in
-            guard !state.pending.isEmpty, !state.buildScheduled else { return false }
+            guard state.hasBuildWork, !state.buildScheduled else { return false }
             state.buildScheduled = background
             return true
         }
@@ -143,8 +148,8 @@ public final class VectorIndex: Sendable {
         }
     }
 
-    /// Links every pending vector into the graph now, on the caller's thread (benchmarks time the
-    /// build with it; tests make the graph complete before they measure recall).
+    /// Links every pending vector into the graph (and reclaims tombstones when due) now, on the
+    /// caller's thread (benchmarks time the build with it; tests make the graph complete first).
     public func finishBuilding() {
         builder.sync { while linkTurn(budget: .milliseconds(10)) {} }
     }
@@ -153,7 +158,7 @@ public final class VectorIndex: Sendable {
     /// turns); true when some remain.
     private func linkTurn(budget: Duration) -> Bool {
         state.write { state -> Bool in
-            let more = state.linkPending(budget: budget)
+            let more = state.build(budget: budget)
             if !more { state.buildScheduled = false }
             return more
         }
