@@ -39,8 +39,11 @@ public struct ScoredID: Sendable, Equatable {
 /// mostly filtered-out nodes), or offset + k over `maxApproximateResults`, the exact path answers.
 public final class VectorIndex: Sendable {
     public struct Options: Sendable, Equatable {
-        /// Below this many vectors there is no graph; the exact scan of 20k int8 rows takes about as
-        /// long as a graph search (bench/results).
+        /// Below this many vectors there is no graph and every search is exact. Measured here
+        /// (search-bench, 512-d clustered vectors): at 20k the exact scan takes 0.31 ms p50 and the
+        /// graph 0.12 ms at recall@10 0.9997; at 100k 4.8 ms (one thread) against 0.17 ms. Under 20k
+        /// the exact answer costs under a third of a millisecond, not worth a graph's memory, build
+        /// and recall below 1.
         public var approximateThreshold = 20_000
         /// The graph's links per node (2M at level 0) and its construction beam.
         public var m = 16
