@@ -87,10 +87,14 @@ enum ExactSearch {
                             // Pass 1: L, the wanted-th largest lower bound among eligible rows.
                             var lower = FloatFloorHeap(capacity: wanted)
                             if wanted > 0 {
+                                var floor = lower.floor   // hoisted: it changes only when a row enters
                                 for s in 0..<slots {
                                     let low = approx[s] - (errors[s] * perError + fixedError)
-                                    if low <= lower.floor { continue }
-                                    if eligible(s) { lower.offer(low) }
+                                    if low <= floor { continue }
+                                    if eligible(s) {
+                                        lower.offer(low)
+                                        floor = lower.floor
+                                    }
                                 }
                             }
                             let hitCut = lower.floor   // a row below it cannot be a hit
