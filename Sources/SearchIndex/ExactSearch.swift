@@ -45,11 +45,11 @@ enum ExactSearch {
     static func searchAllowed(_ request: SearchRequest, filter: IDFilter, matrix: EmbeddingMatrix) -> (hits: [ScoredID], total: Int) {
         var selector = TopKSelector(capacity: request.wanted(limit: filter.count))
         var total = 0
-        let threshold = request.minScore.map(Double.init)
+        let threshold = request.minScore
         request.query.withUnsafeBufferPointer { q in
             for id in filter.ids {
                 guard let score = matrix.exactScore(of: id, query: q.baseAddress!) else { continue }
-                if let threshold, !(score >= threshold) { continue }
+                if let threshold, !(Float(score) >= threshold) { continue }
                 total += 1
                 selector.offer(id: id, score: score)
             }
@@ -71,7 +71,9 @@ enum ExactSearch {
         let queryNorm = Float(request.query.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
         let perError = queryNorm + queryError
         let fixedError = queryError * (1 + 1e-6) + slack
-        let minScore = request.minScore.map(Double.init)
+        // minScore is compared with the score a hit reports (its double rounded to float), so a
+        // hit's own score used as minScore keeps it.
+        let minScore = request.minScore
         var selector = TopKSelector(capacity: wanted)
         var total = 0
         var counted = false    // whether pass 2 counted `total` itself
@@ -103,17 +105,17 @@ enum ExactSearch {
                             // reaches minScore, re-scored only when its bounds straddle it.
                             if wanted == 0 && minScore == nil { return }
                             counted = minScore != nil
-                            let cut = minScore.map { Float($0) - slack } ?? hitCut
+                            let cut = minScore.map { $0 - slack } ?? hitCut
                             for s in 0..<slots {
                                 let bound = errors[s] * perError + fixedError
                                 let high = approx[s] + bound
                                 guard high >= cut, eligible(s) else { continue }
-                                if let minScore, high < hitCut, Double(approx[s] - bound) >= minScore {
+                                if let minScore, high < hitCut, approx[s] - bound >= minScore {
                                     total += 1   // surely above minScore, surely not a hit
                                     continue
                                 }
                                 guard let score = matrix.exactScore(of: ids[s], query: q) else { continue }
-                                if let minScore, !(score >= minScore) { continue }
+                                if let minScore, !(Float(score) >= minScore) { continue }
                                 if minScore != nil { total += 1 }
                                 selector.offer(id: ids[s], score: score)
                             }

@@ -54,12 +54,18 @@ struct ExactSearchTests {
             // Thresholds inside a packed group: the bounds straddle them and rows must be re-scored.
             for rank in [3, 17, 29, 45] {
                 let threshold = Float(reference[rank].score)
-                let expected = reference.filter { $0.score >= Double(threshold) }
+                // Compared as a hit reports its score: the double rounded to float.
+                let expected = reference.filter { Float($0.score) >= threshold }
                 let (hits, total) = try index.search(centre, k: 5, minScore: threshold, exact: true)
                 #expect(total == expected.count)
                 #expect(hits.map(\.id) == expected.prefix(5).map(\.id))
                 let none = try index.search(centre, k: 0, minScore: threshold, exact: true)
                 #expect(none.hits.isEmpty && none.total == expected.count)
+                // A hit's own reported score as minScore keeps that hit.
+                if let last = hits.last {
+                    let again = try index.search(centre, k: 5, minScore: last.score, exact: true)
+                    #expect(again.hits.contains(last))
+                }
             }
         }
     }
