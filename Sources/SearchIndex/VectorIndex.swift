@@ -92,13 +92,25 @@ public final class VectorIndex: Sendable {
         state = ReadWriteLocked(initial)
     }
 
-    /// Vectors held (the images a search can return).
-    public var count: Int { state.read { $0.matrix.count } }
+    /// The f32 rows alone, under the read lock (a scan over every vector, such as near-duplicates,
+    /// snapshots `values` and `ids` with `matrix.read { ... }`).
+    var matrix: MatrixAccess { MatrixAccess(state: state) }
 
-    public func contains(_ id: Int64) -> Bool { state.read { $0.matrix.contains(id) } }
+    struct MatrixAccess {
+        let state: ReadWriteLocked<IndexState>
+
+        func read<T>(_ body: (borrowing EmbeddingMatrix) -> T) -> T {
+            state.read { body($0.matrix) }
+        }
+    }
+
+    /// Vectors held (the images a search can return).
+    public var count: Int { matrix.read { $0.count } }
+
+    public func contains(_ id: Int64) -> Bool { matrix.read { $0.contains(id) } }
 
     /// The stored unit vector of `id`, nil when there is none.
-    public func vector(of id: Int64) -> [Float]? { state.read { $0.matrix.vector(of: id) } }
+    public func vector(of id: Int64) -> [Float]? { matrix.read { $0.vector(of: id) } }
 
     public var footprint: Footprint { state.read { $0.footprint } }
 

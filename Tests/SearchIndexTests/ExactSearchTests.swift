@@ -111,6 +111,10 @@ struct ExactSearchTests {
         index.apply(changes)
         #expect(index.count == stored.count)
         #expect(index.footprint.tombstones == 0)
+        // The f32 rows stay dense (what a scan over every vector reads).
+        let (values, ids) = index.matrix.read { ($0.values, $0.ids) }
+        #expect(values.count == stored.count * dim && Set(ids) == Set(stored.keys))
+        for (row, id) in ids.enumerated() { #expect(Array(values[row * dim ..< (row + 1) * dim]) == stored[id]) }
         for _ in 0..<10 {
             let query = data.next()
             let reference = bruteForce(query, stored)
