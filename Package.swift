@@ -60,6 +60,10 @@ let package = Package(
         .target(
             name: "CNeuralKernels"
         ),
+        // MARK: - C kernels for SearchIndex: int8 row scans and the double re-rank, AVX2+FMA chosen at run time
+        .target(
+            name: "CSearchKernels"
+        ),
 
         // MARK: - Swift libraries
         // The inference primitives; the only importer of COpenBLAS. Knows nothing of CLIP.
@@ -71,10 +75,11 @@ let package = Package(
             name: "CLIP",
             dependencies: ["CImageCodecs", "CZlib", "NeuralOps"]
         ),
-        // Vector search only: the in-memory vectors of one model and exact top-k. No SQL, no files.
+        // Vector search only: the in-memory vectors of one model, exact top-k over a compact int8
+        // matrix with an exact re-rank, and the HNSW graph. No SQL, no files.
         .target(
             name: "SearchIndex",
-            dependencies: ["NeuralOps"]
+            dependencies: ["NeuralOps", "CSearchKernels"]
         ),
         // The library's records behind one protocol (`LibraryStore`): SQLite through GRDB with
         // content-addressed originals on disk. Stores vectors and bytes; computes no embeddings.

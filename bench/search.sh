@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# Search and indexing figures (issue 5), measured on this machine; nothing is asserted.
-#  1. In-process search latency (SQLiteLibrary.search: one sgemv + a size-k heap) with 10k and 100k
-#     stored random 512-d unit vectors: p50/p99 ms, and queries/s with two searchers at once.
+# Search and indexing figures (issues 5 and 18), measured on this machine; nothing is asserted.
+#  1. bench/search_compare.py: search-bench (exact and HNSW, through a real store, with churn) beside
+#     numpy and faiss on the same clustered 512-d vectors, ROWS of them; figures in bench/results/.
+#     Its PYTHON needs numpy and faiss-cpu (e.g. python3 -m venv /tmp/venv; /tmp/venv/bin/pip install
+#     numpy faiss-cpu; PYTHON=/tmp/venv/bin/python).
 #  2. `clip-server index` throughput on a folder of 640x480 JPEGs (decode + thumbnail + preprocess +
 #     encode + store), with the model in $BENCH_MODEL (default: the tiny test model, so the figure
 #     is mostly decoding and storing; point it at Models/clip-vit-base-patch32 for the real one).
 #
-# Run from anywhere:  bench/search.sh            (PYTHON=/path/to/python with Pillow, default python3)
-#   ROWS=10000,100000 JPEGS=256 bench/search.sh
+# Run from anywhere:  bench/search.sh            (PYTHON=/path/to/python with Pillow, numpy, faiss-cpu)
+#   ROWS=100000,1000000 JPEGS=256 bench/search.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
-ROWS="${ROWS:-10000,100000}"
+ROWS="${ROWS:-100000}"
 JPEGS="${JPEGS:-256}"
 BENCH_MODEL="${BENCH_MODEL:-Tests/CLIPTests/Fixtures/model/tiny-hf-f16}"
 
 swift build -c release --product search-bench >&2
 swift build -c release --product clip-server >&2
 
-echo "# search latency (in-process), rows=$ROWS" >&2
-.build/release/search-bench --rows "$ROWS"
+echo "# search latency (in-process) against numpy and faiss, rows=$ROWS" >&2
+"$PYTHON" bench/search_compare.py --rows "$ROWS"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -1,8 +1,9 @@
-import NeuralOps
+import CSearchKernels
 
-/// Every embedding of one model in one contiguous row-major matrix (rows = images, `dim` columns,
+/// Every embedding of one model in one contiguous row-major f32 matrix (rows = images, `dim` columns,
 /// unit-length rows) plus the image id of each row. Deletion swaps the last row into the hole, so
-/// the matrix stays dense and one matrix-vector product scores everything.
+/// the matrix stays dense. The searches scan the compact int8 copy (`QuantizedRows`) and come here
+/// for the exact scores of their candidates.
 struct EmbeddingMatrix {
     let dim: Int
     private(set) var values: [Float] = []      // (rows, dim)
@@ -20,6 +21,17 @@ struct EmbeddingMatrix {
     func vector(of id: Int64) -> [Float]? {
         guard let row = rowOfId[id] else { return nil }
         return Array(values[row * dim ..< (row + 1) * dim])
+    }
+
+    /// `body` on the stored row of `id` (dim floats); nil when there is none.
+    func withRow<T>(of id: Int64, _ body: (UnsafePointer<Float>) -> T) -> T? {
+        guard let row = rowOfId[id] else { return nil }
+        return values.withUnsafeBufferPointer { body($0.baseAddress! + row * dim) }
+    }
+
+    /// The exact cosine of a unit `query` (dim) and the row of `id`, summed in double.
+    func exactScore(of id: Int64, query: UnsafePointer<Float>) -> Double? {
+        withRow(of: id) { sk_dot_f32_f64($0, query, dim) }
     }
 
     /// Adds or replaces the row of `id`. `vector` must be `dim` long and unit length.
@@ -53,32 +65,6 @@ struct EmbeddingMatrix {
         return true
     }
 
-    /// Exact top-k by cosine: `query` (dim, unit length) against every row with one gemv, then a
-    /// size-(offset + k) heap. Returns the hits after `offset`, best first, and how many rows score
-    /// ≥ `minScore` (all rows when nil) among those `filter` allows.
-    func search(_ query: [Float], k: Int, offset: Int, minScore: Float?, filter: IDFilter?) -> (hits: [ScoredID], total: Int) {
-        let rows = ids.count
-        guard rows > 0 else { return ([], 0) }
-        var scores = [Float](repeating: 0, count: rows)   // (rows)
-        values.withUnsafeBufferPointer { matrix in
-            query.withUnsafeBufferPointer { q in
-                scores.withUnsafeMutableBufferPointer { out in
-                    gemv(rows: rows, cols: dim, a: matrix.baseAddress!, lda: dim,
-                         x: q.baseAddress!, y: out.baseAddress!)
-                }
-            }
-        }
-        let (wanted, overflow) = offset.addingReportingOverflow(k)
-        var selector = TopKSelector(capacity: overflow ? rows : min(wanted, rows))
-        var total = 0
-        for row in 0..<rows {
-            let score = scores[row]
-            if let minScore, !(score >= minScore) { continue }
-            if let filter, !filter.allows(ids[row]) { continue }
-            total += 1
-            selector.offer(id: ids[row], score: score)
-        }
-        let ranked = selector.sorted()
-        return (offset < ranked.count ? ranked[offset...].map { ScoredID(id: $0.id, score: $0.score) } : [], total)
-    }
+    /// Bytes held (values, ids, the id map at about 17 bytes an entry).
+    var bytes: Int { values.count * 4 + ids.count * 8 + rowOfId.count * 17 }
 }

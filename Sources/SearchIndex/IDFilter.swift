@@ -10,6 +10,9 @@ public struct IDFilter: Sendable {
 
     public var count: Int { allowed.count }
 
+    /// The allowed ids (a very selective filter is searched by visiting each of them).
+    var ids: Set<Int64> { allowed }
+
     @inline(__always)
     public func allows(_ id: Int64) -> Bool { allowed.contains(id) }
 }

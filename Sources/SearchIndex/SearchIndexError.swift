@@ -8,6 +8,8 @@ public enum SearchIndexError: Error, CustomStringConvertible, Equatable, Sendabl
     case invalidArgument(String)
     /// More than `limit` pairs score ≥ `minScore` (`nearDuplicates`): the threshold is too low for this library.
     case tooManyPairs(limit: Int, minScore: Float)
+    /// A serialized matrix or graph that cannot be read back (truncated, inconsistent).
+    case corruptData(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum SearchIndexError: Error, CustomStringConvertible, Equatable, Sendabl
             return "invalid argument: \(why)"
         case .tooManyPairs(let limit, let minScore):
             return "more than \(limit) pairs of images score at least \(minScore); ask for a higher min_score"
+        case .corruptData(let why):
+            return "corrupt search index data: \(why)"
         }
     }
 }

@@ -1,49 +1,68 @@
-// Search latency of the in-process library (SQLiteLibrary.search: one sgemv + a size-k heap) over N
-// stored random unit vectors. Not a test: it measures, it asserts nothing.
+// search-bench (DESIGN.md section 3): exact and approximate search latency and recall on the
+// caller's vectors, through the real store. Not a test: it measures, it asserts nothing.
 //
 //   swift build -c release --product search-bench
-//   .build/release/search-bench [--rows 10000,100000] [--dim 512] [--queries 300] [--k 10]
+//   .build/release/search-bench --vectors FILE --queries FILE --dim D [--k 10] [--churn M]
 //
-// One JSON line per row count on stdout.
+// FILE: raw little-endian float32 unit vectors, `dim` per row. All but the last M vectors go into a
+// fresh SQLiteLibrary (2,000 rows a transaction), which is then reopened (`open_s`: what opening a
+// library of that size costs today); the graph is then finished (`ann_build_s`). Each query is
+// timed alone against `store.vectors` (the SearchIndex part of a search; fetching the hits' rows is
+// the store's), exact (`exact: true`) and approximate; recall@k is the approximate hits found in the
+// exact ones. With --churn M: M stored rows (evenly spread) are deleted and the last M vectors
+// added, then recall is measured again. One JSON object on stdout; progress on stderr.
 import Foundation
 import LibraryStore
+import SearchIndex
 
 // MARK: - Arguments
 
-var rowCounts = [10_000, 100_000]
-var dim = 512
-var queryCount = 300
-var k = 10
-var arguments = CommandLine.arguments.dropFirst().makeIterator()
-while let flag = arguments.next() {
-    guard let value = arguments.next() else { fatalError("\(flag) needs a value") }
-    switch flag {
-    case "--rows": rowCounts = value.split(separator: ",").compactMap { Int($0) }
-    case "--dim": dim = Int(value) ?? dim
-    case "--queries": queryCount = Int(value) ?? queryCount
-    case "--k": k = Int(value) ?? k
-    default: fatalError("unknown option \(flag)")
+struct Arguments {
+    var vectors = ""
+    var queries = ""
+    var dim = 0
+    var k = 10
+    var churn = 0
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.makeIterator()
+        while let flag = iterator.next() {
+            guard let value = iterator.next() else { fail("\(flag) needs a value") }
+            switch flag {
+            case "--vectors": vectors = value
+            case "--queries": queries = value
+            case "--dim": dim = Int(value) ?? 0
+            case "--k": k = Int(value) ?? 0
+            case "--churn": churn = Int(value) ?? -1
+            default: fail("unknown option \(flag) (usage: --vectors FILE --queries FILE --dim D [--k 10] [--churn M])")
+            }
+        }
+        guard !vectors.isEmpty, !queries.isEmpty else { fail("--vectors and --queries are required") }
+        guard dim > 0, k > 0, churn >= 0 else { fail("--dim and --k must be positive, --churn not negative") }
     }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("search-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+func log(_ message: String) {
+    FileHandle.standardError.write(Data("search-bench: \(message)\n".utf8))
 }
 
 // MARK: - Helpers
 
-/// SplitMix64: the same vectors on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// The rows of a raw float32 file, `dim` per row.
+func readVectors(_ path: String, dim: Int) -> [[Float]] {
+    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
+    guard data.count % (dim * 4) == 0 else { fail("\(path): \(data.count) bytes is not a whole number of \(dim)-float rows") }
+    let rows = data.count / (dim * 4)
+    return data.withUnsafeBytes { raw in
+        (0..<rows).map { r in
+            (0..<dim).map { i in Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: (r * dim + i) * 4, as: UInt32.self))) }
+        }
     }
-}
-
-func unitVector(_ dim: Int, _ rng: inout SplitMix64) -> [Float] {
-    let v = (0..<dim).map { _ in Float.random(in: -1...1, using: &rng) }
-    let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    return v.map { $0 / norm }
 }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -52,61 +71,120 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
 }
 
-// MARK: - Runs
+func residentMB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
+}
 
-for rows in rowCounts {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("search-bench-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: folder) }
-    let databasePath = folder.appendingPathComponent("index.sqlite").path
-    var rng = SplitMix64(state: UInt64(rows))
-
-    // Fill: random unit vectors as files indexed in place, 2000 per transaction.
-    let insertSeconds = try seconds {
-        let index = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
-        for start in stride(from: 0, to: rows, by: 2000) {
-            let entries = (start..<min(start + 2000, rows)).map { i in
-                FileEntry(path: "/bench/\(i).jpg", sha256: ContentHash.sha256Hex(Array("row \(i)".utf8)), mime: "image/jpeg",
-                          width: 640, height: 480, byteSize: 50_000, mtime: 0,
-                          embedding: unitVector(dim, &rng), thumbnailJPEG: [])
-            }
-            _ = try index.indexFiles(entries)
-        }
+func entries(_ vectors: ArraySlice<[Float]>, from start: Int) -> [FileEntry] {
+    vectors.enumerated().map { offset, vector in
+        let i = start + offset
+        return FileEntry(path: "/bench/\(i).jpg", sha256: ContentHash.sha256Hex(Array("row \(i)".utf8)), mime: "image/jpeg",
+                         width: 640, height: 480, byteSize: 50_000, mtime: 0, embedding: vector, thumbnailJPEG: [])
     }
+}
 
-    // Reopen: the cost of loading every vector into the matrix at start.
-    var opened: SQLiteLibrary?
-    let openSeconds = try seconds {
-        opened = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
-    }
-    let index = opened!
-    let topK = k
-    precondition(index.vectors.count == rows, "loaded \(index.vectors.count) of \(rows) rows")
-
-    let queries = (0..<queryCount).map { _ in unitVector(dim, &rng) }
-    for query in queries.prefix(10) { _ = try index.search(query, k: k) }   // warm-up
-
-    // One query at a time.
-    var latencies: [Double] = []
+/// Each query alone: latency (ms) and hit ids.
+func timed(_ index: VectorIndex, _ queries: [[Float]], k: Int, exact: Bool) throws -> (ms: [Double], ids: [[Int64]]) {
+    for query in queries.prefix(5) { _ = try index.search(query, k: k, exact: exact) }   // warm-up
+    var ms: [Double] = []
+    var ids: [[Int64]] = []
     for query in queries {
-        latencies.append(try seconds { _ = try index.search(query, k: k) } * 1000)
+        var hits: [ScoredID] = []
+        ms.append(try seconds { hits = try index.search(query, k: k, exact: exact).hits } * 1000)
+        ids.append(hits.map(\.id))
     }
-    latencies.sort()
+    return (ms, ids)
+}
 
-    // Two searchers at once (the machine's two cores), as concurrent HTTP requests would be.
-    let concurrentSeconds = seconds {
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            for i in stride(from: worker, to: queries.count, by: 2) {
-                _ = try? index.search(queries[i], k: topK)
-            }
+func recall(_ approximate: [[Int64]], _ exact: [[Int64]], k: Int) -> Double {
+    let found = zip(approximate, exact).reduce(0) { sum, pair in sum + Set(pair.0).intersection(pair.1).count }
+    return Double(found) / Double(exact.count * k)
+}
+
+func rounded(_ value: Double, _ places: Int = 3) -> Double {
+    let scale = pow(10, Double(places))
+    return (value * scale).rounded() / scale
+}
+
+// MARK: - Run
+
+let arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
+let dim = arguments.dim
+let k = arguments.k
+let all = readVectors(arguments.vectors, dim: dim)
+let queries = readVectors(arguments.queries, dim: dim)
+guard all.count > arguments.churn, !queries.isEmpty else { fail("\(all.count) vectors cannot leave \(arguments.churn) for churn; \(queries.count) queries") }
+let rows = all.count - arguments.churn
+log("\(rows) rows (+\(arguments.churn) for churn), \(queries.count) queries, dim \(dim)")
+
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("search-bench-\(UUID().uuidString)")
+defer { try? FileManager.default.removeItem(at: folder) }
+let databasePath = folder.appendingPathComponent("index.sqlite").path
+
+var storedIDs: [Int64] = []
+let insertSeconds = try seconds {
+    let store = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
+    for start in stride(from: 0, to: rows, by: 2000) {
+        storedIDs += try store.indexFiles(entries(all[start ..< min(start + 2000, rows)], from: start)).map(\.image.id)
+        if (start / 2000) % 50 == 49 { log("stored \(start + 2000) rows") }
+    }
+}
+log("stored \(rows) rows in \(rounded(insertSeconds, 1)) s; reopening")
+
+var opened: SQLiteLibrary?
+let openSeconds = try seconds {
+    opened = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
+}
+let store = opened!
+let index = store.vectors
+precondition(index.count == rows, "loaded \(index.count) of \(rows) rows")
+let buildSeconds = seconds { index.finishBuilding() }
+let footprint = index.footprint
+log("opened in \(rounded(openSeconds)) s, graph of \(footprint.graphNodes) nodes finished \(rounded(buildSeconds, 1)) s later")
+
+let exact = try timed(index, queries, k: k, exact: true)
+let approximate = try timed(index, queries, k: k, exact: false)
+var result: [String: Any] = [
+    "rows": rows, "dim": dim, "k": k, "queries": queries.count,
+    "open_s": rounded(openSeconds),
+    "exact_p50_ms": rounded(percentile(exact.ms, 0.5)), "exact_p99_ms": rounded(percentile(exact.ms, 0.99)),
+    "ann_p50_ms": rounded(percentile(approximate.ms, 0.5)), "ann_p99_ms": rounded(percentile(approximate.ms, 0.99)),
+    "ann_recall10": rounded(recall(approximate.ids, exact.ids, k: k), 4),
+    "insert_rows_per_s": Int(Double(rows) / insertSeconds),
+    "ann_build_s": rounded(buildSeconds, 2),
+    "ann_used": footprint.graphNodes > 0,
+    "index_mb": ["f32_matrix": rounded(Double(footprint.matrixBytes) / 1e6, 1), "int8_matrix": rounded(Double(footprint.compactBytes) / 1e6, 1),
+                 "graph": rounded(Double(footprint.graphBytes) / 1e6, 1)],
+    "resident_mb": rounded(residentMB(), 0),
+]
+
+if arguments.churn > 0 {
+    let m = arguments.churn
+    let step = Double(storedIDs.count) / Double(m)
+    let victims = (0..<m).map { storedIDs[Int(Double($0) * step)] }
+    let deleteSeconds = try seconds { for id in victims { _ = try store.delete(id: id) } }
+    let addSeconds = try seconds {
+        for start in stride(from: rows, to: all.count, by: 2000) {
+            _ = try store.indexFiles(entries(all[start ..< min(start + 2000, all.count)], from: start))
         }
     }
-
-    let mean = latencies.reduce(0, +) / Double(latencies.count)
-    print(String(format: #"{"rows":%d,"dim":%d,"k":%d,"queries":%d,"insert_rows_per_s":%.0f,"open_s":%.3f,"search_p50_ms":%.3f,"search_p99_ms":%.3f,"search_mean_ms":%.3f,"search_qps_2_threads":%.1f}"#,
-                 rows, dim, k, queryCount, Double(rows) / insertSeconds, openSeconds,
-                 percentile(latencies, 0.5), percentile(latencies, 0.99), mean, Double(queryCount) / concurrentSeconds))
+    let linkSeconds = seconds { index.finishBuilding() }
+    log("churn: deleted \(m) in \(rounded(deleteSeconds, 1)) s, added \(m) in \(rounded(addSeconds, 1)) s, linked \(rounded(linkSeconds, 1)) s after")
+    let exactAfter = try timed(index, queries, k: k, exact: true)
+    let approximateAfter = try timed(index, queries, k: k, exact: false)
+    result["ann_recall10_after_churn"] = rounded(recall(approximateAfter.ids, exactAfter.ids, k: k), 4)
+    result["ann_p50_ms_after_churn"] = rounded(percentile(approximateAfter.ms, 0.5))
+    result["exact_p50_ms_after_churn"] = rounded(percentile(exactAfter.ms, 0.5))
+    result["tombstones_after_churn"] = index.footprint.tombstones
 }
+
+let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))
