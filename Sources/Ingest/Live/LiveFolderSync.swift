@@ -13,11 +13,7 @@ struct LiveFolderSync: Sendable {
 
     /// Every file under the root, then the rows whose files are gone.
     func scan(shouldStop: () -> Bool) -> IndexSummary {
-        let files = FileCollector.collect([root]).files
-        board.update(root) { $0.pending = files.count }
-        var summary = indexer.run(files: files, progress: { done in
-            board.update(root) { $0.pending = files.count - done }
-        }, shouldStop: shouldStop)
+        var summary = index(FileCollector.collect([root]).files, shouldStop: shouldStop)
         if !shouldStop() { summary.pruned = forgetMissing(under: root) }
         board.update(root) {
             $0.pending = 0
@@ -31,18 +27,9 @@ struct LiveFolderSync: Sendable {
     /// Paths inotify reported. Files present (and folders that appeared) first, so that a move is
     /// seen as the new path of known bytes before the old path is forgotten; then the paths gone.
     func apply(changed: Set<String>, removed: Set<String>, shouldStop: () -> Bool) -> IndexSummary {
-        var files: [String] = []
-        var gone: [String] = []
-        for path in changed.sorted() {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { gone.append(path); continue }
-            files += isDirectory.boolValue ? FileCollector.collect([path]).files : [path]
-        }
-        let total = files.count
-        board.update(root) { $0.pending = total }
-        var summary = indexer.run(files: files, progress: { done in
-            board.update(root) { $0.pending = total - done }
-        }, shouldStop: shouldStop)
+        // Files as they are, folders that appeared by their contents; paths already gone again are removals.
+        let (files, gone) = FileCollector.collect(changed.sorted())
+        var summary = index(files, shouldStop: shouldStop)
         for path in removed.union(gone).sorted() where !FileManager.default.fileExists(atPath: path) {
             summary.pruned += forgetMissing(under: path)
         }
@@ -52,6 +39,20 @@ struct LiveFolderSync: Sendable {
         }
         refreshCount()
         return summary
+    }
+
+    /// `FolderIndexer` over `files`, with the count still to do shown as pending.
+    private func index(_ files: [String], shouldStop: () -> Bool) -> IndexSummary {
+        let total = files.count
+        board.update(root) { $0.pending = total }
+        return indexer.run(files: files, progress: { done in
+            board.update(root) { $0.pending = total - done }
+        }, shouldStop: shouldStop)
+    }
+
+    /// Whether `path` is `folder` or below it.
+    static func isUnder(_ path: String, _ folder: String) -> Bool {
+        path == folder || path.hasPrefix(folder == "/" ? "/" : folder + "/")
     }
 
     /// Forgets rows tracking files at `path` or below it that no longer exist.

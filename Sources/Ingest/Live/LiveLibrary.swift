@@ -129,7 +129,7 @@ public struct LiveLibrary: Sendable {
 
     private func apply(_ syncs: [LiveFolderSync], changed: Set<String>, removed: Set<String>, shouldStop: () -> Bool) {
         for sync in syncs {
-            let inside = { (path: String) in path == sync.root || path.hasPrefix(sync.root == "/" ? "/" : sync.root + "/") }
+            let inside = { (path: String) in LiveFolderSync.isUnder(path, sync.root) }
             let mine = (changed.filter(inside), removed.filter(inside))
             guard !(mine.0.isEmpty && mine.1.isEmpty) else { continue }
             let summary = sync.apply(changed: mine.0, removed: mine.1, shouldStop: shouldStop)
@@ -139,7 +139,7 @@ public struct LiveLibrary: Sendable {
 
     private func markPending(_ paths: Set<String>) {
         for folder in folders {
-            let count = paths.filter { $0.hasPrefix(folder == "/" ? "/" : folder + "/") }.count
+            let count = paths.filter { LiveFolderSync.isUnder($0, folder) }.count
             if count > 0 { board.update(folder) { $0.pending = count } }
         }
     }
