@@ -157,7 +157,7 @@ let package = Package(
         // encoding images (bench/search-http.py).
         .executableTarget(
             name: "seed-library",
-            dependencies: ["LibraryStore", "NeuralOps"],
+            dependencies: ["LibraryStore", "NeuralOps", "SearchIndex"],
             path: "bench/SeedLibrary"
         ),
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import LibraryStore
+import SearchIndex
 
 /// Two libraries on one database stand in for two processes (a server and `clip-server index`, or
 /// two servers): each must see the other's committed writes after `refresh()`, reading only what

@@ -1,5 +1,7 @@
 import Foundation
 @testable import LibraryStore
+// SplitMix64: deterministic pseudo-random numbers, so a failing case can be rerun as it was.
+import SearchIndex
 
 /// A fresh temp data folder with its database, removed by `cleanup()`.
 struct TempStore {
@@ -22,18 +24,6 @@ struct TempStore {
     }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so a failing case can be rerun as it was.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func randomVector(_ dim: Int, _ rng: inout SplitMix64) -> [Float] {
     (0..<dim).map { _ in Float.random(in: -1...1, using: &rng) }

@@ -32,14 +32,9 @@ while let flag = arguments.next() {
 
 /// SplitMix64 and Box-Muller: the same library on every run.
 struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix64
+    init(state: UInt64) { generator = SplitMix64(seed: state) }
+    mutating func next() -> UInt64 { generator.next() }
     mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
     mutating func gaussian() -> Float {
         (-2 * log(max(uniform(), 1e-7))).squareRoot() * cos(2 * .pi * uniform())

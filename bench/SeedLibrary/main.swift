@@ -7,6 +7,7 @@
 import Foundation
 import LibraryStore
 import NeuralOps
+import SearchIndex
 
 var options: [String: String] = ["--seed": "42"]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -23,21 +24,9 @@ guard let db = options["--db"], let count = options["--count"].flatMap(Int.init)
     exit(2)
 }
 
-/// Steele et al.'s SplitMix64: the same vectors on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 let library = try SQLiteLibrary(databasePath: db, dataDirectory: URL(fileURLWithPath: db).deletingLastPathComponent(),
                                 modelName: modelName, dimension: dim)
-var generator = SplitMix64(state: seed)
+var generator = SplitMix64(seed: seed)   // the same vectors on every run
 let first = library.vectors.count
 var batch: [FileEntry] = []
 for i in first..<(first + count) {
