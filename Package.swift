@@ -175,7 +175,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLIPTests",
-            dependencies: ["CLIP", "TestImages"],
+            dependencies: ["CLIP", "TestImages", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"]
         ),
         .testTarget(

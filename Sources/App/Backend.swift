@@ -13,14 +13,25 @@ public final class Backend: Sendable {
         public let store: any LibraryStore
         /// Set when the model is the project's demo model (`demo.json` in its folder).
         public let demo: DemoModel?
+        /// Text queries of concurrent requests, encoded together (`encodeTexts`).
+        let texts: MicroBatcher<String, [Float]>
     }
 
     private let loaded = Mutex<Loaded?>(nil)
     /// The `serve --library` folders' status (empty without them).
     public let library: LibraryStatusBoard
 
-    public init(libraryFolders: [String] = []) {
+    /// How long the first of several concurrent text queries waits for the others to share its
+    /// pass through the text tower (0: none; queued ones still go together).
+    let textBatchWindow: Duration
+    /// Texts per pass (a request's texts are never split; 1: every request alone).
+    let textBatchMax: Int
+
+    public init(libraryFolders: [String] = [], textBatchWindow: Duration = .milliseconds(1),
+                textBatchMax: Int = ServerSettings.maxTexts) {
         library = LibraryStatusBoard(paths: libraryFolders)
+        self.textBatchWindow = textBatchWindow
+        self.textBatchMax = max(1, textBatchMax)
     }
 
     public convenience init(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil,
@@ -30,7 +41,11 @@ public final class Backend: Sendable {
     }
 
     public func setLoaded(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil) {
-        loaded.withLock { $0 = Loaded(encoder: encoder, store: store, demo: demo) }
+        // The text tower splits a pass into chunks of bounded memory.
+        let texts = MicroBatcher<String, [Float]>(window: textBatchWindow, maxItems: textBatchMax) {
+            encoder.encode(texts: $0)
+        }
+        loaded.withLock { $0 = Loaded(encoder: encoder, store: store, demo: demo, texts: texts) }
     }
 
     public var isReady: Bool { current != nil }

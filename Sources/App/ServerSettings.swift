@@ -45,7 +45,7 @@ public struct ServerSettings: Sendable {
     static let maxK = 1000
     static let maxOffset = 1_000_000
     static let maxListLimit = 1000
-    static let maxTexts = 256
+    public static let maxTexts = 256
     static let maxImages = 64
     static let maxLabels = 1000
     /// Longest text (query, negative, label, embed input) in UTF-8 bytes, checked before cleaning:

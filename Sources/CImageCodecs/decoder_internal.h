@@ -103,6 +103,7 @@ int clip_effective_orientation(int exif, int xmp);
 
 clip_codec_status clip_jpeg_open(clip_decoder *d);
 clip_codec_status clip_jpeg_decode(clip_decoder *d, uint8_t *out);
+uint32_t clip_jpeg_reduce(clip_decoder *d, uint32_t min_short_side);
 clip_codec_status clip_png_open(clip_decoder *d);
 clip_codec_status clip_png_decode(clip_decoder *d, uint8_t *out);
 

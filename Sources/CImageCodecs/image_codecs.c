@@ -54,6 +54,11 @@ uint32_t clip_decoder_stored_height(const clip_decoder *d) { return d ? d->heigh
 int clip_decoder_orientation(const clip_decoder *d) { return d ? d->orientation : 1; }
 const char *clip_decoder_message(const clip_decoder *d) { return d ? d->message : "no decoder"; }
 
+uint32_t clip_decoder_reduce(clip_decoder *d, uint32_t min_short_side) {
+    if (d == NULL || d->format != CLIP_FORMAT_JPEG || d->width == 0 || d->height == 0) return 1;
+    return clip_jpeg_reduce(d, min_short_side);
+}
+
 clip_codec_status clip_decoder_decode(clip_decoder *d, uint8_t *rgb, size_t rgb_size,
                                       uint32_t *out_width, uint32_t *out_height) {
     if (d == NULL || rgb == NULL || d->width == 0 || d->height == 0 ||

@@ -117,6 +117,25 @@ clip_codec_status clip_jpeg_open(clip_decoder *d) {
     return CLIP_CODEC_OK;
 }
 
+uint32_t clip_jpeg_reduce(clip_decoder *d, uint32_t min_short_side) {
+    struct jpeg_decompress_struct *cinfo = &d->jpeg;
+    const uint32_t short_side = d->width < d->height ? d->width : d->height;
+    uint32_t denominator = 8;
+    // libjpeg's scaled size is the ceiling of size / denominator.
+    while (denominator > 1 && (short_side + denominator - 1) / denominator < min_short_side) denominator /= 2;
+    if (denominator == 1) return 1;
+    if (setjmp(d->jpeg_error.jump)) {  // not expected after a good header: keep the full size
+        cinfo->scale_denom = 1;
+        return 1;
+    }
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = denominator;
+    jpeg_calc_output_dimensions(cinfo);
+    d->width = cinfo->output_width;
+    d->height = cinfo->output_height;
+    return denominator;
+}
+
 clip_codec_status clip_jpeg_decode(clip_decoder *d, uint8_t *out) {
     struct jpeg_decompress_struct *cinfo = &d->jpeg;
     if (setjmp(d->jpeg_error.jump)) return jpeg_failure_status(d);

@@ -11,11 +11,13 @@ public final class CLIPEncoder: Sendable {
     /// Images per forward pass: big enough that the GEMMs run near peak, small enough to bound memory
     /// ((32, 3, 224, 224) floats = 19 MB of pixels plus the activations).
     public let imageBatchSize: Int
+    /// `--fast-decode`: `decode` lets a JPEG shrink in the DCT domain first (no longer pixel-exact).
+    public let fastDecode: Bool
 
     /// Loads `directory` (config.json + model.safetensors). The vocabulary is the folder's own
     /// vocab.json + merges.txt when present, else `fallbackVocabulary` (OpenAI's
     /// bpe_simple_vocab_16e6.txt.gz). Throws `CLIPError` naming the missing or malformed file.
-    public init(modelDirectory: URL, fallbackVocabulary: URL, imageBatchSize: Int = 32) throws {
+    public init(modelDirectory: URL, fallbackVocabulary: URL, imageBatchSize: Int = 32, fastDecode: Bool = false) throws {
         model = try CLIPModel(directory: modelDirectory)
         tokenizer = try BPETokenizer.load(modelDirectory: modelDirectory, fallbackVocabulary: fallbackVocabulary)
         guard tokenizer.vocabularySize <= model.config.text.vocabSize else {
@@ -25,6 +27,7 @@ public final class CLIPEncoder: Sendable {
         }
         preprocessor = ImagePreprocessor(imageSize: model.config.imageSize)
         self.imageBatchSize = max(1, imageBatchSize)
+        self.fastDecode = fastDecode
     }
 
     /// The model's name (its folder's name), stored beside vectors so models never mix.
@@ -45,6 +48,20 @@ public final class CLIPEncoder: Sendable {
     }
 
     // MARK: - Images
+
+    /// Decodes image bytes for this encoder: exactly as the reference does, or with `fastDecode` a
+    /// JPEG reduced by 1/2, 1/4 or 1/8 while its short side stays at least twice the crop (Pillow's
+    /// `draft()` with `reducing_gap` 2), so the antialiased resize still averages >= 2 pixels into one.
+    public func decode(_ bytes: [UInt8], maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(CLIPError) -> ImageDecoder.ReducedImage {
+        try ImageDecoder.decode(bytes, maxPixels: maxPixels, reducingTo: reducedShortSide)
+    }
+
+    /// `decode` for a file.
+    public func decode(contentsOf url: URL) throws(CLIPError) -> ImageDecoder.ReducedImage {
+        try ImageDecoder.decode(contentsOf: url, reducingTo: reducedShortSide)
+    }
+
+    private var reducedShortSide: Int? { fastDecode ? 2 * preprocessor.imageSize : nil }
 
     /// One unit vector per decoded image, in order; batches of `imageBatchSize` go through the
     /// tower together.

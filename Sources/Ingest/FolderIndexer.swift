@@ -87,8 +87,8 @@ public struct FolderIndexer: Sendable {
         let embeddings = encoder.encode(images: fresh.map(\.image.image))
         let entries = zip(fresh, embeddings).map { item, embedding in
             FileEntry(path: item.image.incoming.name, sha256: item.image.incoming.sha256,
-                      mime: item.image.incoming.format.mimeType, width: item.image.image.width,
-                      height: item.image.image.height, byteSize: item.image.incoming.original.bytes.count,
+                      mime: item.image.incoming.format.mimeType, width: item.image.width,
+                      height: item.image.height, byteSize: item.image.incoming.original.bytes.count,
                       mtime: item.mtime, embedding: embedding, thumbnailJPEG: item.image.thumbnail,
                       takenAt: item.image.incoming.takenAt, keywords: item.image.incoming.keywords)
         }
@@ -158,7 +158,7 @@ public struct FolderIndexer: Sendable {
             return .failed(.store(name: path, error))
         }
         do {
-            return .decoded(try DecodedImage(incoming, maxPixels: ImageDecoder.defaultMaxPixels), mtime: mtime,
+            return .decoded(try DecodedImage(incoming, maxPixels: ImageDecoder.defaultMaxPixels, for: encoder), mtime: mtime,
                             reembedding: reembedding)
         } catch {
             return .failed(error)

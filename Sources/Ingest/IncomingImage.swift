@@ -30,12 +30,18 @@ public struct IncomingImage: Sendable {
 /// An image decoded (EXIF orientation applied) with its thumbnail, ready to encode and store.
 struct DecodedImage: Sendable {
     let incoming: IncomingImage
+    /// The pixels to encode: full size, or reduced with the encoder's `fastDecode`.
     let image: RGBImage
+    /// The full image's upright size (what the library records).
+    let width: Int
+    let height: Int
     let thumbnail: [UInt8]
 
-    init(_ incoming: IncomingImage, maxPixels: Int) throws(IngestError) {
+    init(_ incoming: IncomingImage, maxPixels: Int, for encoder: CLIPEncoder) throws(IngestError) {
         do {
-            image = try ImageDecoder.decode(incoming.original.bytes, maxPixels: maxPixels)
+            let decoded = try encoder.decode(incoming.original.bytes, maxPixels: maxPixels)
+            image = decoded.image
+            (width, height) = (decoded.fullWidth, decoded.fullHeight)
             thumbnail = try Thumbnailer.jpeg(from: image)
         } catch {
             throw .badImage(name: incoming.name, error)

@@ -100,7 +100,7 @@ public struct UploadIngest: Sendable {
     private func storeFresh(_ images: [IncomingImage]) -> [Result<UploadOutcome, IngestError>] {
         guard !images.isEmpty else { return [] }
         let decoded = ResultSlots.concurrentMap(images.count) { i in
-            Result { () throws(IngestError) in try DecodedImage(images[i], maxPixels: maxPixels) }
+            Result { () throws(IngestError) in try DecodedImage(images[i], maxPixels: maxPixels, for: encoder) }
         }
         let ready = decoded.compactMap { try? $0.get() }
         let start = ContinuousClock.now
@@ -111,8 +111,8 @@ public struct UploadIngest: Sendable {
 
     private func store(_ item: DecodedImage, embedding: [Float]) -> Result<UploadOutcome, IngestError> {
         let upload = NewUpload(original: item.incoming.original, name: item.incoming.name,
-                               mime: item.incoming.format.mimeType, width: item.image.width,
-                               height: item.image.height, embedding: embedding, thumbnailJPEG: item.thumbnail,
+                               mime: item.incoming.format.mimeType, width: item.width,
+                               height: item.height, embedding: embedding, thumbnailJPEG: item.thumbnail,
                                takenAt: item.incoming.takenAt, keywords: item.incoming.keywords)
         do {
             let stored = try store.addUpload(upload)

@@ -12,6 +12,7 @@ struct EmbedCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var decodeOptions: DecodeOptions
 
     @Option(name: .long, help: "A text to embed (repeatable).")
     var text: [String] = []
@@ -26,25 +27,33 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Decode first: a bad image is reported before the model is loaded.
-        var decoded: [RGBImage] = []
+        // Exact decoding first, so a bad image is reported before the model is loaded; a reduced
+        // decode (--fast-decode) depends on the model's crop size, so it follows the load.
+        var decoded = decodeOptions.fastDecode ? [] : decodeImages { url throws(CLIPError) in try ImageDecoder.decode(contentsOf: url) }
+        let encoder: CLIPEncoder
+        do {
+            encoder = try modelOptions.loadEncoder(fastDecode: decodeOptions.fastDecode)
+        } catch {
+            exitWithMessage("embed", "\(error)")
+        }
+        if decodeOptions.fastDecode { decoded = decodeImages { url throws(CLIPError) in try encoder.decode(contentsOf: url).image } }
+        let lines = zip(text, encoder.encode(texts: text)).map { EmbeddingLine(type: "text", input: $0, embedding: $1) }
+            + zip(image, encoder.encode(images: decoded)).map { EmbeddingLine(type: "image", input: $0, embedding: $1) }
+        try printJSONLines(lines)
+    }
+
+    /// Every `--image`, in order; the first that fails ends the command with its message.
+    private func decodeImages(_ decode: (URL) throws(CLIPError) -> RGBImage) -> [RGBImage] {
+        var images: [RGBImage] = []
         for path in image {
-            do {
-                decoded.append(try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path)))
+            do throws(CLIPError) {
+                images.append(try decode(URL(fileURLWithPath: path)))
             } catch {
                 if case .unreadableFile = error { exitWithMessage("embed", "\(error)") }
                 exitWithMessage("embed", "\(path): \(error)")
             }
         }
-        let encoder: CLIPEncoder
-        do {
-            encoder = try modelOptions.loadEncoder()
-        } catch {
-            exitWithMessage("embed", "\(error)")
-        }
-        let lines = zip(text, encoder.encode(texts: text)).map { EmbeddingLine(type: "text", input: $0, embedding: $1) }
-            + zip(image, encoder.encode(images: decoded)).map { EmbeddingLine(type: "image", input: $0, embedding: $1) }
-        try printJSONLines(lines)
+        return images
     }
 }
 

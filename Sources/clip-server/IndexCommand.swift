@@ -22,6 +22,7 @@ struct IndexCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var decodeOptions: DecodeOptions
 
     @Flag(name: .long, help: "Remove entries whose files no longer exist.")
     var prune = false
@@ -44,7 +45,7 @@ struct IndexCommand: ParsableCommand {
         let encoder: CLIPEncoder
         let store: SQLiteLibrary
         do {
-            encoder = try modelOptions.loadEncoder()
+            encoder = try modelOptions.loadEncoder(fastDecode: decodeOptions.fastDecode)
             store = try storeOptions.openLibrary(modelName: encoder.name, dimension: encoder.dimension)
         } catch {
             exitWithMessage("index", "\(error)")

@@ -20,8 +20,8 @@ struct ModelOptions: ParsableArguments {
         try BPETokenizer.load(modelDirectory: directory, fallbackVocabulary: Self.fallbackVocabulary)
     }
 
-    func loadEncoder() throws -> CLIPEncoder {
-        try CLIPEncoder(modelDirectory: directory, fallbackVocabulary: Self.fallbackVocabulary)
+    func loadEncoder(fastDecode: Bool = false) throws -> CLIPEncoder {
+        try CLIPEncoder(modelDirectory: directory, fallbackVocabulary: Self.fallbackVocabulary, fastDecode: fastDecode)
     }
 }
 

@@ -20,6 +20,8 @@ struct PreprocessCommand: ParsableCommand {
     @Option(name: .long, help: "Side of the square crop.")
     var imageSize: Int = 224
 
+    @OptionGroup var decodeOptions: DecodeOptions
+
     func validate() throws {
         guard imageSize > 0 && imageSize <= 4096 else {
             throw ValidationError("--image-size must be between 1 and 4096, got \(imageSize)")
@@ -29,8 +31,10 @@ struct PreprocessCommand: ParsableCommand {
     func run() throws {
         let crop: RGBImage
         do {
-            let decoded = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image))
-            crop = ImagePreprocessor(imageSize: imageSize).crop(decoded)
+            // --fast-decode reduces as CLIPEncoder.decode does: the short side stays >= twice the crop.
+            let decoded = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image),
+                                                  reducingTo: decodeOptions.fastDecode ? 2 * imageSize : nil)
+            crop = ImagePreprocessor(imageSize: imageSize).crop(decoded.image)
         } catch {
             // An unreadable file's message already names it.
             if case .unreadableFile = error { fail("\(error)") }

@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var store: StoreOptions
+    @OptionGroup var decodeOptions: DecodeOptions
 
     @Option(name: .long, help: "Address to listen on.")
     var host: String = "127.0.0.1"
@@ -44,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body in MiB; larger is 413.")
     var maxBodyMb: Int = 32
 
+    @Option(name: .long, help: "Milliseconds the first of several concurrent text queries waits for others to share its pass through the text tower (0: no wait; queued queries still share).")
+    var textBatchMs: Double = 1
+
+    @Option(name: .long, help: "Texts per pass through the text tower (1: every request alone).")
+    var textBatchMax: Int = ServerSettings.maxTexts
+
     @Option(name: .customLong("public"), help: "Serve the page and openapi.yaml from this folder (default: the copy of Public/ built into the binary).")
     var publicDirectory: String?
 
@@ -51,6 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600, got \(idleTimeout)") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be between 1 and 4096, got \(maxBodyMb)") }
+        guard (0...1000).contains(textBatchMs) else { throw ValidationError("--text-batch-ms must be between 0 and 1000, got \(textBatchMs)") }
+        guard (1...ServerSettings.maxTexts).contains(textBatchMax) else {
+            throw ValidationError("--text-batch-max must be between 1 and \(ServerSettings.maxTexts), got \(textBatchMax)")
+        }
         guard (1...86_400).contains(scanInterval) else { throw ValidationError("--scan-interval must be between 1 and 86400 seconds, got \(scanInterval)") }
         for folder in library {
             var isDirectory: ObjCBool = false
@@ -74,15 +85,16 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Canonical paths, once: what `source` paths start with, and what /library reports.
         let folders = Array(Set(library.map(LiveLibrary.canonicalPath))).sorted()
-        let backend = Backend(libraryFolders: folders)
+        let backend = Backend(libraryFolders: folders, textBatchWindow: .microseconds(Int64(textBatchMs * 1000)),
+                              textBatchMax: textBatchMax)
         let live = folders.isEmpty ? nil : ModelLoadingService.LiveFolders(folders: folders, scanInterval: .seconds(scanInterval))
-        let (modelOptions, store) = (self.modelOptions, self.store)
+        let (modelOptions, store, fastDecode) = (self.modelOptions, self.store, decodeOptions.fastDecode)
         let demo = DemoModel.detect(modelDirectory: modelOptions.directory)
         if let problem = demo?.problem { logger.warning("demo model: \(problem); using defaults") }
         let gallery = demo.map { DemoGallery(demo: $0, databaseURL: store.databaseURL, logger: logger) }
         let loader = ModelLoadingService(backend: backend, demo: demo, gallery: gallery, live: live, location: store.databaseURL.path,
                                          logger: logger) {
-            let encoder = try modelOptions.loadEncoder()
+            let encoder = try modelOptions.loadEncoder(fastDecode: fastDecode)
             return (encoder, try store.openLibrary(modelName: encoder.name, dimension: encoder.dimension))
         }
         let app = ClipApplication.application(

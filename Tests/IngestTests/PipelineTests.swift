@@ -9,14 +9,17 @@ struct Workbench {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let images = root.appendingPathComponent("Tests/CLIPTests/Fixtures/images")
-    static let encoder: CLIPEncoder = {
+    static let encoder = loadEncoder(fastDecode: false)
+
+    static func loadEncoder(fastDecode: Bool) -> CLIPEncoder {
         do {
             return try CLIPEncoder(modelDirectory: root.appendingPathComponent("Tests/CLIPTests/Fixtures/model/tiny-hf-f16"),
-                                   fallbackVocabulary: root.appendingPathComponent("Models/bpe_simple_vocab_16e6.txt.gz"))
+                                   fallbackVocabulary: root.appendingPathComponent("Models/bpe_simple_vocab_16e6.txt.gz"),
+                                   fastDecode: fastDecode)
         } catch {
             fatalError("cannot load the fixture model: \(error)")
         }
-    }()
+    }
 
     let folder: URL
     let library: SQLiteLibrary
@@ -174,5 +177,33 @@ struct IngestLimitTests {
         let summary = FolderIndexer(encoder: Workbench.encoder, store: bench.library, report: reports.add).run(files: [path])
         #expect(summary.failed == 1)
         #expect(reports.all.first?.contains("more than the \(FolderIndexer.maxFileBytes)") == true, "\(reports.all)")
+    }
+}
+
+@Suite("Ingestion with --fast-decode")
+struct FastDecodeIngestTests {
+    static let encoder = Workbench.loadEncoder(fastDecode: true)
+
+    @Test("uploads and files record the full size and the reduced decode's vector", arguments: [false, true])
+    func recordsFullSizeAndReducedVector(inPlace: Bool) throws {
+        let bench = try Workbench()
+        defer { bench.cleanup() }
+        let encoder = Self.encoder
+        let large = try Workbench.bytes("jpeg-large-2400x1800.jpg")
+        let image: StoredImage
+        if inPlace {
+            let path = try bench.photo("jpeg-large-2400x1800.jpg")
+            let summary = FolderIndexer(encoder: encoder, store: bench.library, report: { Issue.record("\($0)") }).run(files: [path])
+            #expect(summary.indexed == 1)
+            image = try #require(try bench.library.indexedFile(path: path))
+        } else {
+            image = try UploadIngest(encoder: encoder, store: bench.library).ingest([Upload(name: "large.jpg", bytes: large)])[0].get().image
+        }
+        #expect(image.width == 2400 && image.height == 1800)
+        let reduced = try ImageDecoder.decode(large, reducingTo: 2 * encoder.preprocessor.imageSize)
+        #expect(reduced.denominator == 4)
+        let stored = try #require(bench.library.vectors.vector(of: image.id))
+        #expect(cosine(stored, encoder.encode(images: [reduced.image])[0]) > 0.99999)
+        #expect(stored != Workbench.encoder.encode(images: [try ImageDecoder.decode(large)])[0])
     }
 }

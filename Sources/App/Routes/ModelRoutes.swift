@@ -67,7 +67,7 @@ struct ModelRoutes {
         if let image { query.image = try decodeBase64(image, field: "image") }
         query.imageID = imageID.map(Int64.init)
         let imageVector = try await SearchRoutes.embedding(of: query, loaded: loaded, settings: settings, metrics: metrics, jobs: jobs)
-        let labelVectors = try await encodeTexts(labels, encoder: loaded.encoder, metrics: metrics)
+        let labelVectors = await encodeTexts(labels, loaded: loaded, metrics: metrics)
         let probabilities = ModelRoutes.zeroShot(image: imageVector, labels: labelVectors, logitScale: loaded.encoder.logitScale)
         let ranked = zip(labels, probabilities).map { Label(label: $0, probability: $1) }
             .enumerated().sorted { ($0.element.probability, -$0.offset) > ($1.element.probability, -$1.offset) }

@@ -18,13 +18,12 @@ func decodeBase64(_ string: String, field: String) throws(APIError) -> [UInt8] {
     return [UInt8](data)
 }
 
-func encodeTexts(_ texts: [String], encoder: CLIPEncoder, metrics: ServerMetrics) async throws -> [[Float]] {
-    try await offload {
-        let start = ContinuousClock.now
-        let vectors = encoder.encode(texts: texts)
-        metrics.recordEncode(kind: "text", duration: ContinuousClock.now - start)
-        return vectors
-    }
+/// One unit vector per text, in order, encoded in one pass with the texts of concurrent requests
+/// (`Backend.Loaded.texts`); the metric records the pass this request's texts went through.
+func encodeTexts(_ texts: [String], loaded: Backend.Loaded, metrics: ServerMetrics) async -> [[Float]] {
+    let (vectors, took) = await loaded.texts.submit(texts)
+    if !texts.isEmpty { metrics.recordEncode(kind: "text", duration: took) }
+    return vectors
 }
 
 /// Refuses texts longer than `ServerSettings.maxTextBytes` before any cleaning or tokenizing runs
@@ -49,8 +48,8 @@ func embed(texts: [String], base64Images images: [String], textField: String, im
     try checkTextLengths(texts, field: textField)
     var imageBytes: [[UInt8]] = []
     for (i, base64) in images.enumerated() { imageBytes.append(try decodeBase64(base64, field: "\(imageField)[\(i)]")) }
-    let encoder = try backend.ready().encoder
-    let textVectors = texts.isEmpty ? [] : try await encodeTexts(texts, encoder: encoder, metrics: metrics)
+    let loaded = try backend.ready(), encoder = loaded.encoder
+    let textVectors = await encodeTexts(texts, loaded: loaded, metrics: metrics)
     var imageVectors: [[Float]] = []
     for (i, bytes) in imageBytes.enumerated() {
         imageVectors.append(try await encodeImage(bytes, name: "\(imageField)[\(i)]", encoder: encoder, settings: settings,
@@ -70,18 +69,19 @@ func encodeImageWithSize(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, s
                          jobs: ImageJobLimiter) async throws -> (vector: [Float], width: Int, height: Int) {
     let maxPixels = settings.maxPixels
     return try await jobs.run { try await offload {
-        let image = try decodeImage(bytes, maxPixels: maxPixels, name: name)
+        let decoded = try decodeImage(bytes, maxPixels: maxPixels, name: name, for: encoder)
         let start = ContinuousClock.now
-        let vector = encoder.encode(images: [image])[0]
+        let vector = encoder.encode(images: [decoded.image])[0]
         metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
-        return (vector, image.width, image.height)
+        return (vector, decoded.fullWidth, decoded.fullHeight)
     } }
 }
 
-/// Decodes JPEG/PNG bytes; decoder errors become 422 `bad_image` / 413 `too_many_pixels` naming `name`.
-func decodeImage(_ bytes: [UInt8], maxPixels: Int, name: String) throws(APIError) -> RGBImage {
+/// Decodes JPEG/PNG bytes as `encoder` wants them (`fastDecode`); decoder errors become 422
+/// `bad_image` / 413 `too_many_pixels` naming `name`.
+func decodeImage(_ bytes: [UInt8], maxPixels: Int, name: String, for encoder: CLIPEncoder) throws(APIError) -> ImageDecoder.ReducedImage {
     do {
-        return try ImageDecoder.decode(bytes, maxPixels: maxPixels)
+        return try encoder.decode(bytes, maxPixels: maxPixels)
     } catch {
         throw APIError(IngestError.badImage(name: name, error))
     }

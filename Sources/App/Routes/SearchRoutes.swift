@@ -104,7 +104,7 @@ struct SearchRoutes {
         }
         for (i, part) in parts.enumerated() {
             if let text = part.text {
-                add(try await encodeTexts([text], encoder: encoder, metrics: metrics)[0], part.weight)
+                add(await encodeTexts([text], loaded: loaded, metrics: metrics)[0], part.weight)
             } else if let bytes = part.image {
                 let name = query.parts.isEmpty ? "image" : "queries[\(i)].image"
                 add(try await encodeImage(bytes, name: name, encoder: encoder, settings: settings, metrics: metrics, jobs: jobs), part.weight)
@@ -115,7 +115,7 @@ struct SearchRoutes {
         }
         if parts.count == 1 && query.negative.isEmpty && parts[0].weight == 1 { return vector }
         if !query.negative.isEmpty {
-            for negative in try await encodeTexts(query.negative, encoder: encoder, metrics: metrics) { add(negative, -1) }
+            for negative in await encodeTexts(query.negative, loaded: loaded, metrics: metrics) { add(negative, -1) }
         }
         // A norm this small is rounding noise, not a direction.
         guard vector.reduce(Float(0), { $0 + $1 * $1 }) > 1e-12, let unit = l2Normalized(vector) else {

@@ -48,6 +48,12 @@ clip_image_format clip_decoder_format(const clip_decoder *decoder);
 uint32_t clip_decoder_stored_width(const clip_decoder *decoder);
 uint32_t clip_decoder_stored_height(const clip_decoder *decoder);
 
+/// Optional, between the phases (`--fast-decode`): a JPEG is decoded scaled down in the DCT domain
+/// by the largest of 1/2, 1/4, 1/8 that keeps its short side at least `min_short_side` (as Pillow's
+/// `draft()`), so stored_width/height become the reduced size. Returns the denominator chosen (1:
+/// not reduced, always for PNG). Pixels are then no longer exact to a full decode + resize.
+uint32_t clip_decoder_reduce(clip_decoder *decoder, uint32_t min_short_side);
+
 /// Phase 2. `rgb` holds exactly stored_width*stored_height*3 bytes. On success `*out_width` and
 /// `*out_height` are the upright dimensions (swapped for orientations 5...8).
 clip_codec_status clip_decoder_decode(clip_decoder *decoder, uint8_t *rgb, size_t rgb_size,

@@ -19,9 +19,17 @@ public enum ImageDecoder {
 
     /// Decodes JPEG or PNG bytes to upright 8-bit RGB (EXIF orientation applied).
     public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels) throws(CLIPError) -> RGBImage {
+        try decode(bytes, maxPixels: maxPixels, reducingTo: nil).image
+    }
+
+    /// `decode`, or with `reducingTo` (`--fast-decode`) a JPEG decoded scaled down in the DCT domain
+    /// by 1/2, 1/4 or 1/8 while its short side stays at least `reducingTo` pixels. The pixel limit
+    /// applies to the full size, which is reported too.
+    public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels,
+                              reducingTo minimumShortSide: Int?) throws(CLIPError) -> ReducedImage {
         if bytes.isEmpty { throw .emptyImage }
-        return try bytes.withUnsafeBufferPointer { (buffer) throws(CLIPError) -> RGBImage in
-            try decode(buffer, maxPixels: maxPixels)
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(CLIPError) -> ReducedImage in
+            try decode(buffer, maxPixels: maxPixels, reducingTo: minimumShortSide)
         }
     }
 
@@ -30,9 +38,16 @@ public enum ImageDecoder {
         try decode(readFile(url), maxPixels: maxPixels)
     }
 
+    /// Reads a file and decodes it as `decode(_:maxPixels:reducingTo:)` does.
+    public static func decode(contentsOf url: URL, maxPixels: Int = defaultMaxPixels,
+                              reducingTo minimumShortSide: Int?) throws(CLIPError) -> ReducedImage {
+        try decode(readFile(url), maxPixels: maxPixels, reducingTo: minimumShortSide)
+    }
+
     // MARK: - Decoding
 
-    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>, maxPixels: Int) throws(CLIPError) -> RGBImage {
+    private static func decode(_ bytes: UnsafeBufferPointer<UInt8>, maxPixels: Int,
+                               reducingTo minimumShortSide: Int?) throws(CLIPError) -> ReducedImage {
         var decoder: OpaquePointer?
         defer { clip_decoder_free(decoder) }
         let opened = clip_decoder_open(bytes.baseAddress, bytes.count, &decoder)
@@ -54,7 +69,8 @@ public enum ImageDecoder {
             throw .extremeAspectRatio(width: width, height: height, limit: maxAspectRatio)
         }
 
-        let count = width * height * 3
+        let denominator = minimumShortSide.map { clip_decoder_reduce(decoder, UInt32(clamping: max(1, $0))) } ?? 1
+        let count = Int(clip_decoder_stored_width(decoder)) * Int(clip_decoder_stored_height(decoder)) * 3
         var status = CLIP_CODEC_OK
         var uprightWidth: UInt32 = 0
         var uprightHeight: UInt32 = 0
@@ -64,7 +80,20 @@ public enum ImageDecoder {
             initialized = count
         }
         guard status == CLIP_CODEC_OK else { throw error(for: status, decoder) }
-        return RGBImage(width: Int(uprightWidth), height: Int(uprightHeight), pixels: pixels)
+        let image = RGBImage(width: Int(uprightWidth), height: Int(uprightHeight), pixels: pixels)
+        let quarterTurn = clip_decoder_orientation(decoder) >= 5   // orientations 5...8 swap the sides
+        return ReducedImage(image: image, fullWidth: quarterTurn ? height : width, fullHeight: quarterTurn ? width : height,
+                            denominator: Int(denominator))
+    }
+
+    /// What `decode(_:maxPixels:reducingTo:)` made: the pixels, and the size of the full image.
+    public struct ReducedImage: Sendable {
+        public let image: RGBImage
+        /// The full image's upright size (what the library records).
+        public let fullWidth: Int
+        public let fullHeight: Int
+        /// 1 (decoded at full size), 2, 4 or 8.
+        public let denominator: Int
     }
 
     private static func error(for status: clip_codec_status, _ decoder: OpaquePointer?) -> CLIPError {

@@ -69,7 +69,7 @@ struct ImmichRoutes {
         case .textual:
             guard let text else { throw APIError(.badRequest, "invalid_query", "clip.textual needs a \"text\" field") }
             try checkTextLengths([text], field: "text")
-            let vector = try await encodeTexts([text], encoder: loaded.encoder, metrics: metrics)[0]
+            let vector = await encodeTexts([text], loaded: loaded, metrics: metrics)[0]
             return .json(TextBody(clip: try ImmichRoutes.jsonArray(vector)))
         case .visual:
             guard let image else { throw APIError(.badRequest, "invalid_query", "clip.visual needs an \"image\" file") }

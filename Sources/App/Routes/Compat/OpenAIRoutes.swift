@@ -116,7 +116,7 @@ struct OpenAIRoutes {
         switch modality {
         case .text:
             try checkTextLengths(inputs, field: "input")
-            vectors = try await encodeTexts(inputs, encoder: loaded.encoder, metrics: metrics)
+            vectors = await encodeTexts(inputs, loaded: loaded, metrics: metrics)
             tokens = inputs.reduce(0) { $0 + loaded.encoder.tokenizer.tokenize($1).count }
         case .image:
             var images: [[UInt8]] = []

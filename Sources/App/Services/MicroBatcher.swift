@@ -1,0 +1,89 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Runs what concurrent requests submit as one batch: a text query alone streams every weight of
+/// the text tower once, so fifty queries that arrive together cost little more than one when they
+/// go through the tower as one batch instead of fifty passes fighting over two cores.
+///
+/// No thread of its own: the request that finds the batcher idle starts a drain on a Dispatch
+/// thread, which waits `window` for company (only then: under load, what queued during one batch
+/// is the next batch at once), takes up to `maxItems` inputs (whole submissions), runs them, hands
+/// each submission its outputs, and goes on while anything is queued.
+final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
+    private struct Pending {
+        let inputs: [Input]
+        let continuation: CheckedContinuation<(outputs: [Output], took: Duration), Never>
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var draining = false
+    }
+
+    let window: Duration
+    let maxItems: Int
+    /// Inputs in, one output per input in order; called on one thread at a time.
+    private let run: @Sendable ([Input]) -> [Output]
+    private let state = Mutex(State())
+
+    init(window: Duration, maxItems: Int, run: @escaping @Sendable ([Input]) -> [Output]) {
+        self.window = window
+        self.maxItems = max(1, maxItems)
+        self.run = run
+    }
+
+    /// `inputs`' outputs, in order, computed in a batch with whatever else is submitted meanwhile,
+    /// and how long that batch ran.
+    func submit(_ inputs: [Input]) async -> (outputs: [Output], took: Duration) {
+        guard !inputs.isEmpty else { return ([], .zero) }
+        return await withCheckedContinuation { continuation in
+            let startDrain = state.withLock { s in
+                s.queue.append(Pending(inputs: inputs, continuation: continuation))
+                guard !s.draining else { return false }
+                s.draining = true
+                return true
+            }
+            if startDrain {
+                DispatchQueue.global(qos: .userInitiated).async { self.drain() }
+            }
+        }
+    }
+
+    private func drain() {
+        if window > .zero, state.withLock({ $0.queue.reduce(0) { $0 + $1.inputs.count } }) < maxItems {
+            let (seconds, attoseconds) = window.components
+            Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) * 1e-18)
+        }
+        while let batch = nextBatch() {
+            let inputs = batch.flatMap(\.inputs)
+            let began = ContinuousClock.now
+            let outputs = run(inputs)
+            let took = ContinuousClock.now - began
+            precondition(outputs.count == inputs.count, "MicroBatcher: \(outputs.count) outputs for \(inputs.count) inputs")
+            var start = 0
+            for pending in batch {
+                pending.continuation.resume(returning: (Array(outputs[start..<start + pending.inputs.count]), took))
+                start += pending.inputs.count
+            }
+        }
+    }
+
+    /// Whole submissions up to `maxItems` inputs (at least one submission, however large), in
+    /// arrival order; nil (and the drain over) when nothing is queued.
+    private func nextBatch() -> [Pending]? {
+        state.withLock { s in
+            guard !s.queue.isEmpty else {
+                s.draining = false
+                return nil
+            }
+            var count = s.queue[0].inputs.count, taken = 1
+            while taken < s.queue.count, count + s.queue[taken].inputs.count <= maxItems {
+                count += s.queue[taken].inputs.count
+                taken += 1
+            }
+            defer { s.queue.removeFirst(taken) }
+            return Array(s.queue.prefix(taken))
+        }
+    }
+}
