@@ -84,7 +84,7 @@ public struct FolderIndexer: Sendable {
 
     private func storeFresh(_ fresh: [(image: DecodedImage, mtime: Double, reembedding: Bool)], _ summary: inout IndexSummary) {
         guard !fresh.isEmpty else { return }
-        let embeddings = encoder.encode(images: fresh.map(\.image.image))
+        let embeddings = encoder.encode(images: fresh.map(\.image.crop))
         let entries = zip(fresh, embeddings).map { item, embedding in
             FileEntry(path: item.image.incoming.name, sha256: item.image.incoming.sha256,
                       mime: item.image.incoming.format.mimeType, width: item.image.width,

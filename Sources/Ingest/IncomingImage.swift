@@ -27,11 +27,14 @@ public struct IncomingImage: Sendable {
     public var sha256: String { original.sha256 }
 }
 
-/// An image decoded (EXIF orientation applied) with its thumbnail, ready to encode and store.
+/// An image decoded (EXIF orientation applied), cut down to what the encoder and the store need:
+/// the model's crop and the thumbnail. Both are made here, in the parallel step, and the decoded
+/// photo (36 MB at 12 MP) is dropped before the batch is encoded.
 struct DecodedImage: Sendable {
     let incoming: IncomingImage
-    /// The pixels to encode: full size, or reduced with the encoder's `fastDecode`.
-    let image: RGBImage
+    /// The model's (imageSize x imageSize) crop before normalization; the encoder's own crop of it
+    /// is the identity.
+    let crop: RGBImage
     /// The full image's upright size (what the library records).
     let width: Int
     let height: Int
@@ -40,9 +43,9 @@ struct DecodedImage: Sendable {
     init(_ incoming: IncomingImage, maxPixels: Int, for encoder: CLIPEncoder) throws(IngestError) {
         do {
             let decoded = try encoder.decode(incoming.original.bytes, maxPixels: maxPixels)
-            image = decoded.image
+            crop = encoder.preprocessor.crop(decoded.image)
             (width, height) = (decoded.fullWidth, decoded.fullHeight)
-            thumbnail = try Thumbnailer.jpeg(from: image)
+            thumbnail = try Thumbnailer.jpeg(from: decoded.image)
         } catch {
             throw .badImage(name: incoming.name, error)
         }

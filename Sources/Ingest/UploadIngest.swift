@@ -104,7 +104,7 @@ public struct UploadIngest: Sendable {
         }
         let ready = decoded.compactMap { try? $0.get() }
         let start = ContinuousClock.now
-        var embeddings = encoder.encode(images: ready.map(\.image)).makeIterator()
+        var embeddings = encoder.encode(images: ready.map(\.crop)).makeIterator()
         if !ready.isEmpty { onEncode(ContinuousClock.now - start) }
         return decoded.map { result in result.flatMap { store($0, embedding: embeddings.next()!) } }
     }
