@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import CLIP
+@testable import CLIP
 
 // Expected values come from tools/make_image_fixtures.py (transformers' CLIPImageProcessorPil + Pillow).
 
@@ -103,16 +103,32 @@ struct ByteComparison: CustomStringConvertible {
 
 @Suite("BicubicResampler")
 struct BicubicResamplerTests {
-    @Test("bit-exact to Pillow's BICUBIC resize on procedural images",
-          arguments: try ImageFixtureManifest.load().resample)
-    func matchesPillow(_ c: ImageFixtureManifest.Resample) throws {
+    @Test("bit-exact to Pillow's BICUBIC resize on procedural images, AVX2 and scalar passes",
+          arguments: try ImageFixtureManifest.load().resample, [true, false])
+    func matchesPillow(_ c: ImageFixtureManifest.Resample, avx2: Bool) throws {
+        if avx2 && !BicubicResampler.useAVX2 { return }
         let source = proceduralImage(width: c.inWidth, height: c.inHeight)
         let expected = try ImageFixtureManifest.bytes(c.file)
         try #require(expected.count == c.outWidth * c.outHeight * 3)
-        let ours = BicubicResampler.resize(source, width: c.outWidth, height: c.outHeight)
+        let ours = BicubicResampler.resize(source, width: c.outWidth, height: c.outHeight,
+                                           window: (0, 0, c.outWidth, c.outHeight), avx2: avx2)
         let cmp = ByteComparison(ours.pixels, expected)
-        print("resample \(c.inWidth)x\(c.inHeight) -> \(c.outWidth)x\(c.outHeight): \(cmp)")
-        #expect(cmp.maxDifference == 0, "\(c.file): \(cmp)")
+        #expect(cmp.maxDifference == 0, "\(c.file) (avx2 \(avx2)): \(cmp)")
+    }
+
+    @Test("AVX2 and scalar passes give the same bytes on random sizes and windows")
+    func avx2EqualsScalar() {
+        guard BicubicResampler.useAVX2 else { return }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 40 {
+            let (w, h) = (Int.random(in: 1...400, using: &rng), Int.random(in: 1...300, using: &rng))
+            let source = RGBImage(width: w, height: h, pixels: (0 ..< w * h * 3).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            let (ow, oh) = (Int.random(in: 1...500, using: &rng), Int.random(in: 1...500, using: &rng))
+            let window = (ow / 4, oh / 5, max(1, ow / 2), max(1, oh / 2))
+            let fast = BicubicResampler.resize(source, width: ow, height: oh, window: window, avx2: true)
+            let slow = BicubicResampler.resize(source, width: ow, height: oh, window: window, avx2: false)
+            #expect(fast == slow, "\(w)x\(h) -> \(ow)x\(oh) window \(window)")
+        }
     }
 
     @Test("a window of the resize equals the same window of the whole resize")

@@ -1,3 +1,4 @@
+import CImageCodecs
 import Foundation
 
 /// Pillow's antialiased BICUBIC resize, bit-exact: `Image.resize(size, Image.BICUBIC)` with no `box` and
@@ -12,7 +13,7 @@ import Foundation
 /// resizing everything and cropping, because every output pixel depends only on its own coefficients.
 public enum BicubicResampler {
     /// Fractional bits of the fixed-point coefficients: 32 - 8 (pixel) - 2 (overshoot headroom).
-    static let precisionBits: Int32 = 22
+    static let precisionBits = Int32(CLIP_RESAMPLE_PRECISION_BITS)
 
     // MARK: - Public entry points
 
@@ -24,6 +25,12 @@ public enum BicubicResampler {
     /// The window `(x, y, width, height)` of `image` resized to `width` x `height`.
     public static func resize(_ image: RGBImage, width: Int, height: Int,
                               window: (x: Int, y: Int, width: Int, height: Int)) -> RGBImage {
+        resize(image, width: width, height: height, window: window, avx2: useAVX2)
+    }
+
+    /// `resize` with the C passes' AVX2 paths on or off (tests run both).
+    static func resize(_ image: RGBImage, width: Int, height: Int,
+                       window: (x: Int, y: Int, width: Int, height: Int), avx2: Bool) -> RGBImage {
         precondition(width > 0 && height > 0, "resize to \(width)x\(height)")
         precondition(window.x >= 0 && window.y >= 0 && window.width > 0 && window.height > 0
                      && window.x + window.width <= width && window.y + window.height <= height,
@@ -52,7 +59,7 @@ public enum BicubicResampler {
                 if horizontal {
                     let k = Kernel(inSize: image.width, outSize: width, outputs: window.x ..< window.x + window.width)
                     horizontalPass(src: src, srcWidth: image.width, rows: rows, kernel: k,
-                                   dst: tmp.baseAddress!, dstStride: stride)
+                                   dst: tmp.baseAddress!, dstStride: stride, avx2: avx2)
                 } else {
                     for (i, y) in rows.enumerated() {
                         let from = src.baseAddress! + (y * image.width + window.x) * 3
@@ -67,7 +74,7 @@ public enum BicubicResampler {
             temp.withUnsafeBufferPointer { tmp in
                 if let k = vKernel {
                     verticalPass(src: tmp.baseAddress!, srcStride: stride, rowBytes: rowBytes, kernel: k,
-                                 firstRow: rows.lowerBound, dst: dst.baseAddress!)
+                                 firstRow: rows.lowerBound, dst: dst.baseAddress!, avx2: avx2)
                 } else {
                     for r in 0 ..< window.height {
                         (dst.baseAddress! + r * rowBytes).update(from: tmp.baseAddress! + r * stride, count: rowBytes)
@@ -147,96 +154,23 @@ public enum BicubicResampler {
 
     // MARK: - Passes (Resample.c: ImagingResampleHorizontal_8bpc / ImagingResampleVertical_8bpc)
 
-    /// Pillow's clip8: the accumulator's integer part, saturated to 0...255.
-    @inline(__always)
-    static func clip8(_ v: SIMD8<Int32>) -> SIMD8<Int32> {
-        (v &>> precisionBits).clamped(lowerBound: SIMD8(repeating: 0), upperBound: SIMD8(repeating: 255))
-    }
+    /// Whether the C passes take their AVX2 paths (run-time check; the results are the same bytes).
+    static let useAVX2 = clip_resample_has_avx2() != 0
 
-    /// Horizontal pass over interleaved RGB bytes. Each output pixel's taps are expanded to one weight per
-    /// byte (w0 w0 w0 w1 w1 w1 ...), padded to whole 24-byte groups, so the dot product runs in three
-    /// SIMD8 accumulators whose lanes belong to fixed channels (lane l of accumulator r is byte 8r + l).
+    /// Horizontal pass over interleaved RGB bytes: rows `rows` of `src` into rows of `dst`, `dstStride` apart.
     static func horizontalPass(src: UnsafeBufferPointer<UInt8>, srcWidth: Int, rows: Range<Int>, kernel: Kernel,
-                               dst: UnsafeMutablePointer<UInt8>, dstStride: Int) {
-        let outputs = kernel.starts.count
-        let groups = (kernel.maxTaps * 3 + 23) / 24           // 24-byte groups per output pixel
-        let perOutput = groups * 3                            // SIMD8 weight vectors per output pixel
-        var expanded = [SIMD8<Int32>](repeating: .zero, count: outputs * perOutput)
-        for o in 0 ..< outputs {
-            for t in 0 ..< kernel.counts[o] {
-                let w = kernel.weights[o * kernel.maxTaps + t]
-                for c in 0 ..< 3 {
-                    let b = t * 3 + c
-                    expanded[o * perOutput + b / 8][b % 8] = w
-                }
-            }
-        }
-        let srcRowBytes = srcWidth * 3
-        let readBytes = groups * 24
-        // A row whose last window would read past the end of the image is copied into a padded buffer.
-        var padded = [UInt8](repeating: 0, count: srcRowBytes + readBytes)
-        let half = Int32(1) << (precisionBits - 1)
-        expanded.withUnsafeBufferPointer { weightsBuffer in
-            padded.withUnsafeMutableBufferPointer { pad in
-                let weights = weightsBuffer.baseAddress!
-                for (i, y) in rows.enumerated() {
-                    var row = UnsafeRawPointer(src.baseAddress! + y * srcRowBytes)
-                    if (y + 1) * srcRowBytes + readBytes > src.count {
-                        pad.baseAddress!.update(from: src.baseAddress! + y * srcRowBytes, count: srcRowBytes)
-                        row = UnsafeRawPointer(pad.baseAddress!)
-                    }
-                    let out = dst + i * dstStride
-                    for o in 0 ..< outputs {
-                        var p = row + kernel.starts[o] * 3
-                        var w = weights + o * perOutput
-                        var a0 = SIMD8<Int32>.zero, a1 = SIMD8<Int32>.zero, a2 = SIMD8<Int32>.zero
-                        for _ in 0 ..< groups {
-                            a0 &+= SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(as: SIMD8<UInt8>.self)) &* w[0]
-                            a1 &+= SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 8, as: SIMD8<UInt8>.self)) &* w[1]
-                            a2 &+= SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt8>.self)) &* w[2]
-                            p += 24
-                            w += 3
-                        }
-                        // Byte 8r + l of a group is channel (8r + l) % 3.
-                        let r = a0[0] &+ a0[3] &+ a0[6] &+ a1[1] &+ a1[4] &+ a1[7] &+ a2[2] &+ a2[5]
-                        let g = a0[1] &+ a0[4] &+ a0[7] &+ a1[2] &+ a1[5] &+ a2[0] &+ a2[3] &+ a2[6]
-                        let b = a0[2] &+ a0[5] &+ a1[0] &+ a1[3] &+ a1[6] &+ a2[1] &+ a2[4] &+ a2[7]
-                        let v = clip8(SIMD8(r &+ half, g &+ half, b &+ half, 0, 0, 0, 0, 0))
-                        out[o * 3] = UInt8(truncatingIfNeeded: v[0])
-                        out[o * 3 + 1] = UInt8(truncatingIfNeeded: v[1])
-                        out[o * 3 + 2] = UInt8(truncatingIfNeeded: v[2])
-                    }
-                }
-            }
-        }
+                               dst: UnsafeMutablePointer<UInt8>, dstStride: Int, avx2: Bool) {
+        let starts = kernel.starts.map { Int32($0) }, counts = kernel.counts.map { Int32($0) }
+        clip_resample_horizontal(src.baseAddress!, srcWidth, src.count / (srcWidth * 3), rows.lowerBound, rows.count,
+                                 starts, counts, kernel.weights, kernel.maxTaps, starts.count, dst, dstStride, avx2 ? 1 : 0)
     }
 
-    /// Vertical pass: every output byte of a row is a dot product down a column of `src`, so whole rows
-    /// are processed 8 bytes at a time with the same weight. `src` rows are padded to `srcStride`.
+    /// Vertical pass: every output byte of a row is a dot product down a column of `src` (rows padded
+    /// to `srcStride`, a multiple of 8; its first row is input row `firstRow`).
     static func verticalPass(src: UnsafePointer<UInt8>, srcStride: Int, rowBytes: Int, kernel: Kernel,
-                             firstRow: Int, dst: UnsafeMutablePointer<UInt8>) {
-        let half = SIMD8<Int32>(repeating: Int32(1) << (precisionBits - 1))
-        var line = [SIMD8<Int32>](repeating: .zero, count: srcStride / 8)
-        kernel.weights.withUnsafeBufferPointer { weights in
-            line.withUnsafeMutableBufferPointer { acc in
-                for o in 0 ..< kernel.starts.count {
-                    for j in 0 ..< acc.count { acc[j] = half }
-                    let first = kernel.starts[o] - firstRow
-                    for t in 0 ..< kernel.counts[o] {
-                        let w = SIMD8<Int32>(repeating: weights[o * kernel.maxTaps + t])
-                        let row = UnsafeRawPointer(src + (first + t) * srcStride)
-                        for j in 0 ..< acc.count {
-                            acc[j] &+= SIMD8<Int32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: j * 8, as: SIMD8<UInt8>.self)) &* w
-                        }
-                    }
-                    let out = dst + o * rowBytes
-                    for j in 0 ..< acc.count {
-                        let v = SIMD8<UInt8>(truncatingIfNeeded: clip8(acc[j]))
-                        let n = min(8, rowBytes - j * 8)
-                        for l in 0 ..< n { out[j * 8 + l] = v[l] }
-                    }
-                }
-            }
-        }
+                             firstRow: Int, dst: UnsafeMutablePointer<UInt8>, avx2: Bool) {
+        let starts = kernel.starts.map { Int32($0 - firstRow) }, counts = kernel.counts.map { Int32($0) }
+        clip_resample_vertical(src, srcStride, rowBytes, starts, counts, kernel.weights, kernel.maxTaps,
+                               starts.count, dst, avx2 ? 1 : 0)
     }
 }
