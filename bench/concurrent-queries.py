@@ -6,32 +6,22 @@ one run on the same model.
     swift build -c release --product clip-server
     python3 bench/concurrent-queries.py --model Models/parity-vitb32 [--seconds 15] [--clients 1,8,50]
 
-Each client holds one keep-alive connection and sends `POST /search` with a short query (5 to 9
-tokens, a different one each time) and waits for the answer before the next: the figures are
-closed-loop throughput and per-request latency. The database is empty, so a request's time is its
-query's encoding. Prints one JSON line per (mode, clients) and a table; every answer must be 200.
+The load is wrk (`apt-get install wrk`) with bench/search-queries.lua: each connection sends
+`POST /search` with a short query (7 to 11 tokens, 48 different ones in turn) and waits for the
+answer before the next, so the figures are closed-loop throughput and per-request latency. The
+database is empty, so a request's time is its query's encoding. Prints one JSON line per (mode,
+clients) and a table with the errors (connection errors and answers >= 400).
 """
 import argparse
 import http.client
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SUBJECTS = ["dog", "cat", "red car", "mountain lake", "old bridge", "city at night", "bowl of fruit",
-            "child on a bike", "snowy forest", "sailing boat", "birthday cake", "desert road"]
-STYLES = ["a photo of a", "a blurry picture of a", "a close up of the", "a drawing of a"]
-
-
-def query(n):
-    return f"{STYLES[n % len(STYLES)]} {SUBJECTS[(n // len(STYLES)) % len(SUBJECTS)]} {n}"
-
-
 def start_server(binary, model, db_dir, extra):
     process = subprocess.Popen(
         [binary, "serve", "--model", model, "--db", os.path.join(db_dir, "index.sqlite"), "--port", "0", *extra],
@@ -51,66 +41,47 @@ def start_server(binary, model, db_dir, extra):
     sys.exit("the server did not become ready")
 
 
-def run_clients(port, clients, seconds, counter_start):
-    latencies, errors, lock = [], [], threading.Lock()
-    stop_at = time.perf_counter() + seconds
-    counter = [counter_start]
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def client():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine = []
-        while time.perf_counter() < stop_at:
-            with lock:
-                n = counter[0]
-                counter[0] += 1
-            body = json.dumps({"text": query(n), "k": 10})
-            start = time.perf_counter()
-            connection.request("POST", "/search", body, {"Content-Type": "application/json"})
-            response = connection.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - start)
-            if response.status != 200:
-                with lock:
-                    errors.append(response.status)
-        with lock:
-            latencies.extend(mine)
 
-    began = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "clients": clients, "requests": len(latencies), "errors": len(errors),
-        "queries_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
-        "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
-        "mean_ms": round(1000 * statistics.fmean(latencies), 1),
-    }, counter[0]
+def run_clients(port, clients, seconds, pid):
+    """wrk with `clients` connections (closed loop: each waits for its answer) for `seconds`, and
+    the server's CPU time per answer (what a shared machine's load disturbs least)."""
+    threads = min(2, clients)
+    cpu_before = cpu_seconds(pid)
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{int(seconds)}s", "--timeout", "60s",
+                          "-s", os.path.join(ROOT, "bench/search-queries.lua"), f"http://127.0.0.1:{port}/search"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True).stdout
+    result = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+    cpu = cpu_seconds(pid) - cpu_before
+    return {"server_cpu_ms_per_query": round(1000 * cpu / max(1, result["requests"]), 2), "clients": clients, "requests": result["requests"], "errors": result["errors"] + result["non_2xx"],
+            "queries_per_s": round(result["requests"] / result["seconds"], 1), "p50_ms": result["p50_ms"],
+            "p99_ms": result["p99_ms"], "mean_ms": result["mean_ms"]}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
     parser.add_argument("--server", default=os.path.join(ROOT, ".build/release/clip-server"))
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--clients", default="1,8,50")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     modes = [("batched", []), ("one at a time", ["--text-batch-max", "1", "--text-batch-ms", "0"])]
-    rows, counter = [], 0
+    rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for mode, extra in modes:
             db_dir = os.path.join(scratch, mode.replace(" ", "-"))
             os.makedirs(db_dir)
             process, port = start_server(args.server, args.model, db_dir, extra)
             try:
-                run_clients(port, 2, 2, 10**6)  # warm-up
+                run_clients(port, 2, 2, process.pid)  # warm-up
                 for clients in counts:
-                    row, counter = run_clients(port, clients, args.seconds, counter)
+                    row = run_clients(port, clients, args.seconds, process.pid)
                     row["mode"] = mode
                     print(json.dumps(row), flush=True)
                     rows.append(row)
@@ -119,11 +90,11 @@ def main():
                 process.wait()
     load = os.getloadavg()[0]
     print(f"\nload average at the end: {load:.2f}")
-    print("| mode | clients | queries/s | p50 ms | p99 ms | mean ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| mode | clients | queries/s | p50 ms | p99 ms | mean ms | server CPU ms per query | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print(f"| {row['mode']} | {row['clients']} | {row['queries_per_s']} | {row['p50_ms']} | {row['p99_ms']} "
-              f"| {row['mean_ms']} | {row['errors']} |")
+              f"| {row['mean_ms']} | {row['server_cpu_ms_per_query']} | {row['errors']} |")
     single = next(r for r in rows if r["mode"] == "batched" and r["clients"] == 1)
     for row in rows:
         if row["mode"] == "batched" and row["clients"] > 1:
