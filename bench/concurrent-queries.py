@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Text queries per second and latency at 1, 8 and 50 concurrent clients (DESIGN.md 4), with the
-server's micro-batching (the default) and without it (`--text-batch-max 1 --text-batch-ms 0`), in
+server's micro-batching (the default) and without it (`--text-batch-max 1 --batch-window-ms 0`), in
 one run on the same model.
 
     swift build -c release --product clip-server
@@ -71,7 +71,7 @@ def main():
     parser.add_argument("--clients", default="1,8,50")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
-    modes = [("batched", []), ("one at a time", ["--text-batch-max", "1", "--text-batch-ms", "0"])]
+    modes = [("batched", []), ("one at a time", ["--text-batch-max", "1", "--batch-window-ms", "0"])]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for mode, extra in modes:

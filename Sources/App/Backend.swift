@@ -15,23 +15,28 @@ public final class Backend: Sendable {
         public let demo: DemoModel?
         /// Text queries of concurrent requests, encoded together (`encodeTexts`).
         let texts: MicroBatcher<String, [Float]>
+        /// Model crops of concurrent requests' images (uploads, image queries), encoded together.
+        let images: MicroBatcher<RGBImage, [Float]>
     }
 
     private let loaded = Mutex<Loaded?>(nil)
     /// The `serve --library` folders' status (empty without them).
     public let library: LibraryStatusBoard
 
-    /// How long the first of several concurrent text queries waits for the others to share its
-    /// pass through the text tower (0: none; queued ones still go together).
-    let textBatchWindow: Duration
+    /// How long the first of several concurrent requests' texts (or images) waits for the others
+    /// to share its pass through the tower (0: none; what queued meanwhile still goes together).
+    let batchWindow: Duration
     /// Texts per pass (a request's texts are never split; 1: every request alone).
     let textBatchMax: Int
+    /// Images per pass (1: every request alone).
+    let imageBatchMax: Int
 
-    public init(libraryFolders: [String] = [], textBatchWindow: Duration = .milliseconds(1),
-                textBatchMax: Int = ServerSettings.maxTexts) {
+    public init(libraryFolders: [String] = [], batchWindow: Duration = .milliseconds(1),
+                textBatchMax: Int = ServerSettings.maxTexts, imageBatchMax: Int = 32) {
         library = LibraryStatusBoard(paths: libraryFolders)
-        self.textBatchWindow = textBatchWindow
+        self.batchWindow = batchWindow
         self.textBatchMax = max(1, textBatchMax)
+        self.imageBatchMax = max(1, imageBatchMax)
     }
 
     public convenience init(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil,
@@ -41,11 +46,14 @@ public final class Backend: Sendable {
     }
 
     public func setLoaded(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil) {
-        // The text tower splits a pass into chunks of bounded memory.
-        let texts = MicroBatcher<String, [Float]>(window: textBatchWindow, maxItems: textBatchMax) {
+        // The text tower splits a pass into chunks of bounded memory; crops are 150 KB each.
+        let texts = MicroBatcher<String, [Float]>(window: batchWindow, maxItems: textBatchMax) {
             encoder.encode(texts: $0)
         }
-        loaded.withLock { $0 = Loaded(encoder: encoder, store: store, demo: demo, texts: texts) }
+        let images = MicroBatcher<RGBImage, [Float]>(window: batchWindow, maxItems: imageBatchMax) {
+            encoder.encode(images: $0)
+        }
+        loaded.withLock { $0 = Loaded(encoder: encoder, store: store, demo: demo, texts: texts, images: images) }
     }
 
     public var isReady: Bool { current != nil }

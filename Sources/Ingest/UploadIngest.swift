@@ -27,15 +27,16 @@ public struct UploadIngest: Sendable {
     public let encoder: CLIPEncoder
     public let store: any LibraryStore
     public let maxPixels: Int
-    /// Told how long each encoder batch took (metrics).
-    public let onEncode: @Sendable (Duration) -> Void
+    /// The model's crops in, their vectors out: the encoder itself, or a server's batcher that
+    /// encodes them with other requests' crops.
+    public let encodeCrops: @Sendable ([RGBImage]) -> [[Float]]
 
     public init(encoder: CLIPEncoder, store: any LibraryStore, maxPixels: Int = ImageDecoder.defaultMaxPixels,
-                onEncode: @escaping @Sendable (Duration) -> Void = { _ in }) {
+                encodeCrops: (@Sendable ([RGBImage]) -> [[Float]])? = nil) {
         self.encoder = encoder
         self.store = store
         self.maxPixels = maxPixels
-        self.onEncode = onEncode
+        self.encodeCrops = encodeCrops ?? { encoder.encode(images: $0) }
     }
 
     /// Images decoded and encoded together.
@@ -103,9 +104,7 @@ public struct UploadIngest: Sendable {
             Result { () throws(IngestError) in try DecodedImage(images[i], maxPixels: maxPixels, for: encoder) }
         }
         let ready = decoded.compactMap { try? $0.get() }
-        let start = ContinuousClock.now
-        var embeddings = encoder.encode(images: ready.map(\.crop)).makeIterator()
-        if !ready.isEmpty { onEncode(ContinuousClock.now - start) }
+        var embeddings = (ready.isEmpty ? [] : encodeCrops(ready.map(\.crop))).makeIterator()
         return decoded.map { result in result.flatMap { store($0, embedding: embeddings.next()!) } }
     }
 

@@ -45,11 +45,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body in MiB; larger is 413.")
     var maxBodyMb: Int = 32
 
-    @Option(name: .long, help: "Milliseconds the first of several concurrent text queries waits for others to share its pass through the text tower (0: no wait; queued queries still share).")
-    var textBatchMs: Double = 1
+    @Option(name: .long, help: "Milliseconds the first of several concurrent requests' texts (or images) waits for the others to share its pass through the model (0: no wait; what queued meanwhile still shares).")
+    var batchWindowMs: Double = 1
 
     @Option(name: .long, help: "Texts per pass through the text tower (1: every request alone).")
     var textBatchMax: Int = ServerSettings.maxTexts
+
+    @Option(name: .long, help: "Images per pass through the image tower (1: every request alone).")
+    var imageBatchMax: Int = 32
 
     @Option(name: .customLong("public"), help: "Serve the page and openapi.yaml from this folder (default: the copy of Public/ built into the binary).")
     var publicDirectory: String?
@@ -58,7 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600, got \(idleTimeout)") }
         guard (1...4096).contains(maxBodyMb) else { throw ValidationError("--max-body-mb must be between 1 and 4096, got \(maxBodyMb)") }
-        guard (0...1000).contains(textBatchMs) else { throw ValidationError("--text-batch-ms must be between 0 and 1000, got \(textBatchMs)") }
+        guard (0...1000).contains(batchWindowMs) else { throw ValidationError("--batch-window-ms must be between 0 and 1000, got \(batchWindowMs)") }
+        guard (1...256).contains(imageBatchMax) else { throw ValidationError("--image-batch-max must be between 1 and 256, got \(imageBatchMax)") }
         guard (1...ServerSettings.maxTexts).contains(textBatchMax) else {
             throw ValidationError("--text-batch-max must be between 1 and \(ServerSettings.maxTexts), got \(textBatchMax)")
         }
@@ -85,8 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Canonical paths, once: what `source` paths start with, and what /library reports.
         let folders = Array(Set(library.map(LiveLibrary.canonicalPath))).sorted()
-        let backend = Backend(libraryFolders: folders, textBatchWindow: .microseconds(Int64(textBatchMs * 1000)),
-                              textBatchMax: textBatchMax)
+        let backend = Backend(libraryFolders: folders, batchWindow: .microseconds(Int64(batchWindowMs * 1000)),
+                              textBatchMax: textBatchMax, imageBatchMax: imageBatchMax)
         let live = folders.isEmpty ? nil : ModelLoadingService.LiveFolders(folders: folders, scanInterval: .seconds(scanInterval))
         let (modelOptions, store, fastDecode) = (self.modelOptions, self.store, decodeOptions.fastDecode)
         let demo = DemoModel.detect(modelDirectory: modelOptions.directory)

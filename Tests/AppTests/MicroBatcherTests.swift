@@ -1,10 +1,12 @@
 @testable import App
+import CLIP
+import Dispatch
 import Foundation
 import HummingbirdTesting
 import Synchronization
 import Testing
 
-@Suite("Micro-batching of concurrent text queries")
+@Suite("Micro-batching of concurrent requests")
 struct MicroBatcherTests {
     /// Records the size of every batch it ran; outputs are the inputs times ten.
     final class Recorder: Sendable {
@@ -85,6 +87,50 @@ struct MicroBatcherTests {
                 return try await group.reduce(into: [Int: [Float]]()) { $0[$1.0] = $1.1 }
             }
             for i in texts.indices { #expect(results[i] == alone[i], "text \(i): \(texts[i])") }
+        }
+    }
+
+    @Test("blocking submissions from several threads share batches too")
+    func blockingSubmissionsShareBatches() {
+        let recorder = Recorder()
+        let batcher = MicroBatcher<Int, Int>(window: .milliseconds(300), maxItems: 64, run: recorder.run)
+        let results = Mutex<[Int: [Int]]>([:])
+        DispatchQueue.concurrentPerform(iterations: 12) { i in
+            let outputs = batcher.submitAndWait([i]).outputs
+            results.withLock { $0[i] = outputs }
+        }
+        let byInput = results.withLock { $0 }
+        for i in 0..<12 { #expect(byInput[i] == [i * 10]) }
+        let batches = recorder.batches.withLock { $0 }
+        #expect(batches.reduce(0, +) == 12 && batches.count < 12, "batches: \(batches)")
+    }
+
+    @Test("images uploaded and embedded by concurrent requests get the vectors they get alone")
+    func concurrentImagesEqualAlone() async throws {
+        let names = Fixtures.smallImages
+        let bytes = try names.map(Fixtures.image)
+        let alone = try bytes.map { Fixtures.encoder.encode(images: [try ImageDecoder.decode($0)])[0] }
+        let server = try TestServer()
+        let index = server.index
+        try await server.test { client in
+            let embedded = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+                for (i, image) in bytes.enumerated() {
+                    group.addTask {
+                        let response = try await client.json(.post, "/embed", ["images": [Data(image).base64EncodedString()]])
+                        #expect(response.status == .ok)
+                        let vectors = try #require((try response.object()["image_embeddings"] as? [[NSNumber]]))
+                        return (i, try #require(vectors.first).map(\.floatValue))
+                    }
+                    group.addTask { (1000 + i, [Float(try await client.uploadID(image, name: names[i]))]) }
+                }
+                return try await group.reduce(into: [Int: [Float]]()) { $0[$1.0] = $1.1 }
+            }
+            for i in bytes.indices {
+                #expect(embedded[i] == alone[i], "/embed \(names[i])")
+                let id = Int64(try #require(embedded[1000 + i])[0])
+                // The store keeps the vector as its own normalization of the encoder's output.
+                #expect(index.vectors.vector(of: id) == (try index.vectors.unitVector(alone[i], what: "expected")), "/index \(names[i])")
+            }
         }
     }
 }

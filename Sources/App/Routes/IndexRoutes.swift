@@ -40,7 +40,11 @@ struct IndexRoutes {
         let loaded = try backend.ready()
         let uploads = try await IndexRoutes.uploads(in: request, limit: settings.maxBodyBytes)
         let ingest = UploadIngest(encoder: loaded.encoder, store: loaded.store, maxPixels: settings.maxPixels,
-                                  onEncode: { [metrics] in metrics.recordEncode(kind: "image", duration: $0) })
+                                  encodeCrops: { [metrics] crops in
+            let (vectors, took) = loaded.images.submitAndWait(crops)
+            metrics.recordEncode(kind: "image", duration: took)
+            return vectors
+        })
         let valid = uploads.map { Ingest.Upload(name: $0.name, bytes: $0.bytes) }
         // One turn for the whole request: UploadIngest decodes a few images at a time.
         var outcomes = try await jobs.run { try await offload { ingest.ingest(valid) } }.makeIterator()

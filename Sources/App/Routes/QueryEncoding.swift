@@ -48,33 +48,34 @@ func embed(texts: [String], base64Images images: [String], textField: String, im
     try checkTextLengths(texts, field: textField)
     var imageBytes: [[UInt8]] = []
     for (i, base64) in images.enumerated() { imageBytes.append(try decodeBase64(base64, field: "\(imageField)[\(i)]")) }
-    let loaded = try backend.ready(), encoder = loaded.encoder
+    let loaded = try backend.ready()
     let textVectors = await encodeTexts(texts, loaded: loaded, metrics: metrics)
     var imageVectors: [[Float]] = []
     for (i, bytes) in imageBytes.enumerated() {
-        imageVectors.append(try await encodeImage(bytes, name: "\(imageField)[\(i)]", encoder: encoder, settings: settings,
+        imageVectors.append(try await encodeImage(bytes, name: "\(imageField)[\(i)]", loaded: loaded, settings: settings,
                                                   metrics: metrics, jobs: jobs))
     }
     return (textVectors, imageVectors)
 }
 
 /// Decodes and encodes one image in a turn of `jobs`.
-func encodeImage(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics,
+func encodeImage(_ bytes: [UInt8], name: String, loaded: Backend.Loaded, settings: ServerSettings, metrics: ServerMetrics,
                  jobs: ImageJobLimiter) async throws -> [Float] {
-    try await encodeImageWithSize(bytes, name: name, encoder: encoder, settings: settings, metrics: metrics, jobs: jobs).vector
+    try await encodeImageWithSize(bytes, name: name, loaded: loaded, settings: settings, metrics: metrics, jobs: jobs).vector
 }
 
 /// `encodeImage` with the decoded (upright) image's size.
-func encodeImageWithSize(_ bytes: [UInt8], name: String, encoder: CLIPEncoder, settings: ServerSettings, metrics: ServerMetrics,
+func encodeImageWithSize(_ bytes: [UInt8], name: String, loaded: Backend.Loaded, settings: ServerSettings, metrics: ServerMetrics,
                          jobs: ImageJobLimiter) async throws -> (vector: [Float], width: Int, height: Int) {
     let maxPixels = settings.maxPixels
-    return try await jobs.run { try await offload {
-        let decoded = try decodeImage(bytes, maxPixels: maxPixels, name: name, for: encoder)
-        let start = ContinuousClock.now
-        let vector = encoder.encode(images: [decoded.image])[0]
-        metrics.recordEncode(kind: "image", duration: ContinuousClock.now - start)
-        return (vector, decoded.fullWidth, decoded.fullHeight)
+    // The turn covers the decode (the memory-hungry part); the crop then waits for its batch.
+    let (crop, width, height) = try await jobs.run { try await offload {
+        let decoded = try decodeImage(bytes, maxPixels: maxPixels, name: name, for: loaded.encoder)
+        return (loaded.encoder.preprocessor.crop(decoded.image), decoded.fullWidth, decoded.fullHeight)
     } }
+    let (vectors, took) = await loaded.images.submit([crop])
+    metrics.recordEncode(kind: "image", duration: took)
+    return (vectors[0], width, height)
 }
 
 /// Decodes JPEG/PNG bytes as `encoder` wants them (`fastDecode`); decoder errors become 422

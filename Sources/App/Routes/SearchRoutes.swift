@@ -107,7 +107,7 @@ struct SearchRoutes {
                 add(await encodeTexts([text], loaded: loaded, metrics: metrics)[0], part.weight)
             } else if let bytes = part.image {
                 let name = query.parts.isEmpty ? "image" : "queries[\(i)].image"
-                add(try await encodeImage(bytes, name: name, encoder: encoder, settings: settings, metrics: metrics, jobs: jobs), part.weight)
+                add(try await encodeImage(bytes, name: name, loaded: loaded, settings: settings, metrics: metrics, jobs: jobs), part.weight)
             } else if let id = part.imageID {
                 guard let stored = loaded.store.vectors.vector(of: id) else { throw APIError.notFound("no image with id \(id)") }
                 add(stored, part.weight)

@@ -3,17 +3,20 @@ import Foundation
 import Synchronization
 
 /// Runs what concurrent requests submit as one batch: a text query alone streams every weight of
-/// the text tower once, so fifty queries that arrive together cost little more than one when they
-/// go through the tower as one batch instead of fifty passes fighting over two cores.
+/// the text tower once, so fifty queries that arrive together cost far less when they go through
+/// the tower as one batch than as fifty passes fighting over two cores; images from concurrent
+/// small uploads share the image tower's larger, faster GEMMs the same way.
 ///
 /// No thread of its own: the request that finds the batcher idle starts a drain on a Dispatch
 /// thread, which waits `window` for company (only then: under load, what queued during one batch
 /// is the next batch at once), takes up to `maxItems` inputs (whole submissions), runs them, hands
 /// each submission its outputs, and goes on while anything is queued.
 final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
+    typealias Result = (outputs: [Output], took: Duration)
+
     private struct Pending {
         let inputs: [Input]
-        let continuation: CheckedContinuation<(outputs: [Output], took: Duration), Never>
+        let deliver: @Sendable (Result) -> Void
     }
 
     private struct State {
@@ -35,18 +38,36 @@ final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
 
     /// `inputs`' outputs, in order, computed in a batch with whatever else is submitted meanwhile,
     /// and how long that batch ran.
-    func submit(_ inputs: [Input]) async -> (outputs: [Output], took: Duration) {
+    func submit(_ inputs: [Input]) async -> Result {
         guard !inputs.isEmpty else { return ([], .zero) }
         return await withCheckedContinuation { continuation in
-            let startDrain = state.withLock { s in
-                s.queue.append(Pending(inputs: inputs, continuation: continuation))
-                guard !s.draining else { return false }
-                s.draining = true
-                return true
-            }
-            if startDrain {
-                DispatchQueue.global(qos: .userInitiated).async { self.drain() }
-            }
+            enqueue(Pending(inputs: inputs, deliver: { continuation.resume(returning: $0) }))
+        }
+    }
+
+    /// `submit` for a caller already on a thread of its own (blocking work off the cooperative
+    /// pool, as uploads are): waits for the batch.
+    func submitAndWait(_ inputs: [Input]) -> Result {
+        guard !inputs.isEmpty else { return ([], .zero) }
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result?>(nil)
+        enqueue(Pending(inputs: inputs, deliver: { value in
+            result.withLock { $0 = value }
+            done.signal()
+        }))
+        done.wait()
+        return result.withLock { $0! }
+    }
+
+    private func enqueue(_ pending: Pending) {
+        let startDrain = state.withLock { s in
+            s.queue.append(pending)
+            guard !s.draining else { return false }
+            s.draining = true
+            return true
+        }
+        if startDrain {
+            DispatchQueue.global(qos: .userInitiated).async { self.drain() }
         }
     }
 
@@ -63,7 +84,7 @@ final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
             precondition(outputs.count == inputs.count, "MicroBatcher: \(outputs.count) outputs for \(inputs.count) inputs")
             var start = 0
             for pending in batch {
-                pending.continuation.resume(returning: (Array(outputs[start..<start + pending.inputs.count]), took))
+                pending.deliver((Array(outputs[start..<start + pending.inputs.count]), took))
                 start += pending.inputs.count
             }
         }

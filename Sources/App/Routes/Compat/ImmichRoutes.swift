@@ -73,7 +73,7 @@ struct ImmichRoutes {
             return .json(TextBody(clip: try ImmichRoutes.jsonArray(vector)))
         case .visual:
             guard let image else { throw APIError(.badRequest, "invalid_query", "clip.visual needs an \"image\" file") }
-            let encoded = try await encodeImageWithSize(image, name: "image", encoder: loaded.encoder, settings: settings,
+            let encoded = try await encodeImageWithSize(image, name: "image", loaded: loaded, settings: settings,
                                                         metrics: metrics, jobs: jobs)
             return .json(ImageBody(clip: try ImmichRoutes.jsonArray(encoded.vector), imageHeight: encoded.height, imageWidth: encoded.width))
         }

@@ -123,7 +123,7 @@ struct OpenAIRoutes {
             for (i, input) in inputs.enumerated() { images.append(try OpenAIRoutes.imageBytes(input, field: "input[\(i)]")) }
             var encoded: [[Float]] = []
             for (i, bytes) in images.enumerated() {
-                encoded.append(try await encodeImage(bytes, name: "input[\(i)]", encoder: loaded.encoder, settings: settings,
+                encoded.append(try await encodeImage(bytes, name: "input[\(i)]", loaded: loaded, settings: settings,
                                                      metrics: metrics, jobs: jobs))
             }
             vectors = encoded
