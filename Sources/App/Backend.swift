@@ -47,7 +47,8 @@ public final class Backend: Sendable {
 
     public func setLoaded(encoder: CLIPEncoder, store: any LibraryStore, demo: DemoModel? = nil) {
         // The text tower splits a pass into chunks of bounded memory; crops are 150 KB each.
-        let texts = MicroBatcher<String, [Float]>(window: batchWindow, maxItems: textBatchMax) {
+        // Requests with many texts (/classify labels, /embed lists) run on their own, not in the queue.
+        let texts = MicroBatcher<String, [Float]>(window: batchWindow, maxItems: textBatchMax, solo: 16) {
             encoder.encode(texts: $0)
         }
         let images = MicroBatcher<RGBImage, [Float]>(window: batchWindow, maxItems: imageBatchMax) {

@@ -36,6 +36,36 @@ struct MicroBatcherTests {
         #expect(batches.count <= 4, "batches: \(batches)")
     }
 
+    /// What finished, in order, across threads.
+    final class Finished: Sendable {
+        let order = Mutex<[String]>([])
+        func add(_ name: String) { order.withLock { $0.append(name) } }
+    }
+
+    @Test("a submission over the solo size runs while a batch is still running")
+    func soloSubmissionSkipsTheQueue() async {
+        // The batch [-1] holds its thread until the solo submission has run (or 10 s pass): were
+        // the solo one queued behind it, it could not run first.
+        let soloRan = DispatchSemaphore(value: 0)
+        let finished = Finished()
+        let batcher = MicroBatcher<Int, Int>(window: .zero, maxItems: 64, solo: 4) { inputs in
+            if inputs == [-1] {
+                finished.add(soloRan.wait(timeout: .now() + 10) == .success ? "batch saw the solo run" : "batch timed out")
+            } else if inputs.count > 4 {
+                soloRan.signal()
+            }
+            return inputs
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await batcher.submit([-1]) }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(100))
+                #expect(await batcher.submit(Array(0..<10)).outputs == Array(0..<10))
+            }
+        }
+        #expect(finished.order.withLock { $0 } == ["batch saw the solo run"])
+    }
+
     @Test("a submission larger than maxItems runs whole and alone; no submission is split")
     func largeSubmissionRunsWhole() async {
         let recorder = Recorder()
@@ -93,12 +123,19 @@ struct MicroBatcherTests {
     @Test("blocking submissions from several threads share batches too")
     func blockingSubmissionsShareBatches() {
         let recorder = Recorder()
-        let batcher = MicroBatcher<Int, Int>(window: .milliseconds(300), maxItems: 64, run: recorder.run)
+        // A long window, and a thread per submission: all 12 are waiting before the first batch runs.
+        let batcher = MicroBatcher<Int, Int>(window: .seconds(1), maxItems: 64, run: recorder.run)
         let results = Mutex<[Int: [Int]]>([:])
-        DispatchQueue.concurrentPerform(iterations: 12) { i in
-            let outputs = batcher.submitAndWait([i]).outputs
-            results.withLock { $0[i] = outputs }
+        let group = DispatchGroup()
+        for i in 0..<12 {
+            group.enter()
+            Thread {
+                let outputs = batcher.submitAndWait([i]).outputs
+                results.withLock { $0[i] = outputs }
+                group.leave()
+            }.start()
         }
+        group.wait()
         let byInput = results.withLock { $0 }
         for i in 0..<12 { #expect(byInput[i] == [i * 10]) }
         let batches = recorder.batches.withLock { $0 }

@@ -10,7 +10,9 @@ import Synchronization
 /// No thread of its own: the request that finds the batcher idle starts a drain on a Dispatch
 /// thread, which waits `window` for company (only then: under load, what queued during one batch
 /// is the next batch at once), takes up to `maxItems` inputs (whole submissions), runs them, hands
-/// each submission its outputs, and goes on while anything is queued.
+/// each submission its outputs, and goes on while anything is queued. A submission of more than
+/// `solo` inputs skips the queue and runs at once on a thread of its own, as every request did
+/// before batching, so a 1,000-label `/classify` never holds up the short queries behind it.
 final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
     typealias Result = (outputs: [Output], took: Duration)
 
@@ -26,13 +28,16 @@ final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
 
     let window: Duration
     let maxItems: Int
-    /// Inputs in, one output per input in order; called on one thread at a time.
+    let solo: Int
+    /// Inputs in, one output per input in order; called from several threads at once only for
+    /// solo submissions.
     private let run: @Sendable ([Input]) -> [Output]
     private let state = Mutex(State())
 
-    init(window: Duration, maxItems: Int, run: @escaping @Sendable ([Input]) -> [Output]) {
+    init(window: Duration, maxItems: Int, solo: Int? = nil, run: @escaping @Sendable ([Input]) -> [Output]) {
         self.window = window
         self.maxItems = max(1, maxItems)
+        self.solo = max(1, min(solo ?? maxItems, maxItems))
         self.run = run
     }
 
@@ -60,6 +65,10 @@ final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private func enqueue(_ pending: Pending) {
+        guard pending.inputs.count <= solo else {
+            DispatchQueue.global(qos: .userInitiated).async { self.deliver([pending]) }
+            return
+        }
         let startDrain = state.withLock { s in
             s.queue.append(pending)
             guard !s.draining else { return false }
@@ -76,22 +85,25 @@ final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
             let (seconds, attoseconds) = window.components
             Thread.sleep(forTimeInterval: Double(seconds) + Double(attoseconds) * 1e-18)
         }
-        while let batch = nextBatch() {
-            let inputs = batch.flatMap(\.inputs)
-            let began = ContinuousClock.now
-            let outputs = run(inputs)
-            let took = ContinuousClock.now - began
-            precondition(outputs.count == inputs.count, "MicroBatcher: \(outputs.count) outputs for \(inputs.count) inputs")
-            var start = 0
-            for pending in batch {
-                pending.deliver((Array(outputs[start..<start + pending.inputs.count]), took))
-                start += pending.inputs.count
-            }
+        while let batch = nextBatch() { deliver(batch) }
+    }
+
+    /// Runs the submissions' inputs as one batch and hands each its outputs.
+    private func deliver(_ batch: [Pending]) {
+        let inputs = batch.flatMap(\.inputs)
+        let began = ContinuousClock.now
+        let outputs = run(inputs)
+        let took = ContinuousClock.now - began
+        precondition(outputs.count == inputs.count, "MicroBatcher: \(outputs.count) outputs for \(inputs.count) inputs")
+        var start = 0
+        for pending in batch {
+            pending.deliver((Array(outputs[start..<start + pending.inputs.count]), took))
+            start += pending.inputs.count
         }
     }
 
-    /// Whole submissions up to `maxItems` inputs (at least one submission, however large), in
-    /// arrival order; nil (and the drain over) when nothing is queued.
+    /// Whole submissions up to `maxItems` inputs, in arrival order; nil (and the drain over) when
+    /// nothing is queued.
     private func nextBatch() -> [Pending]? {
         state.withLock { s in
             guard !s.queue.isEmpty else {
