@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import LibraryStore
+import PostgresTestSupport
+import SearchIndex
+import Synchronization
+
+/// Several servers on one PostgreSQL library: each `PostgresLibrary` here stands for one server
+/// (its own pool and in-memory vectors), following the others with `refresh()` as `serve` does
+/// every second.
+@Suite("PostgreSQL: several servers, one library",
+       .enabled(if: PostgresTestDatabase.isAvailable, "CLIP_TEST_POSTGRES_URL is not set (eval \"$(tools/pg-test-server.sh start)\")"))
+struct PostgresSharedLibraryTests {
+    private func servers(_ count: Int) async throws -> (url: String, stores: [PostgresLibrary]) {
+        let url = try await PostgresTestDatabase.create()
+        return (url, try (0..<count).map { _ in try PostgresLibrary(url: url, modelName: "test-model", dimension: 8) })
+    }
+
+    @Test func anUploadOnOneIsSearchableOnTheOtherAndADeleteGoesEverywhere() async throws {
+        let (_, stores) = try await servers(2)
+        let (a, b) = (stores[0], stores[1])
+        var rng = SplitMix64(seed: 19)
+        let uploaded = try (0..<20).map { try a.upload(fakeImageBytes($0), randomVector(8, &rng), name: "photo-\($0).jpg").image }
+        #expect(b.count == 0)
+        #expect(try b.refresh() == 20)
+        #expect(try b.refresh() == 0)
+        // The same vectors bit for bit (float4 through real[] into pgvector and back).
+        for image in uploaded { #expect(b.embedding(id: image.id) == a.embedding(id: image.id)) }
+        let victim = uploaded[3]
+        let probe = try #require(a.embedding(id: victim.id))
+        #expect(try b.search(probe, k: 1).hits.first?.image.id == victim.id)
+        // The bytes live in the database: B serves A's upload.
+        let onB = try #require(try b.image(id: victim.id))
+        #expect(onB == victim)
+        #expect(try b.original(of: onB) == fakeImageBytes(3))
+        #expect(try b.thumbnail(id: victim.id) == [0xFF, 0xD8, 0xFF, 0xD9])
+        #expect(try b.imagesMatching(words: ["photo"], limit: 50, filter: ImageFilter()).count == 20)
+
+        #expect(try a.delete(id: victim.id))
+        #expect(try b.refresh() == 1)
+        #expect(b.count == 19)
+        #expect(try !b.search(probe, k: 20).hits.contains { $0.image.id == victim.id })
+        #expect(try b.image(id: victim.id) == nil && b.thumbnail(id: victim.id) == nil && b.original(of: onB) == nil)
+        #expect(try !b.delete(id: victim.id))
+
+        // A write on B first takes in what A committed: A's newer upload is in B's vectors without a refresh.
+        let fromA = try a.upload(fakeImageBytes(100), randomVector(8, &rng)).image
+        let fromB = try b.upload(fakeImageBytes(101), randomVector(8, &rng)).image
+        #expect(b.embedding(id: fromA.id) != nil && b.count == 21)
+        #expect(fromB.id > fromA.id)
+        #expect(try a.refresh() == 1 && a.count == 21)
+    }
+
+    /// The bigserial gap problem: two servers write (uploads and deletes) at once while a third
+    /// follows with refresh() in a loop; the follower must end up with exactly the database's vectors.
+    @Test func aFollowerOfTwoConcurrentWritersEndsUpWithTheDatabasesVectors() async throws {
+        let (url, stores) = try await servers(3)
+        let (a, b, follower) = (stores[0], stores[1], stores[2])
+        let writersDone = DoneCount()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (w, writer) in [a, b].enumerated() {
+                group.addTask {
+                    var rng = SplitMix64(seed: UInt64(100 + w))
+                    for i in 0..<60 {
+                        let id = try writer.upload(fakeImageBytes(w * 1000 + i), randomVector(8, &rng)).image.id
+                        if i % 4 == 0 { _ = try writer.delete(id: id) }
+                        else if i % 7 == 0 { try writer.setEmbedding(id: id, embedding: randomVector(8, &rng)) }
+                    }
+                    writersDone.count.withLock { $0 += 1 }
+                }
+            }
+            group.addTask {
+                while writersDone.count.withLock({ $0 }) < 2 { _ = try follower.refresh() }
+            }
+            try await group.waitForAll()
+        }
+        _ = try follower.refresh()
+        let fresh = try PostgresLibrary(url: url, modelName: "test-model", dimension: 8)
+        #expect(fresh.count == 2 * 45)
+        for store in [a, b, follower] {
+            _ = try store.refresh()
+            #expect(Set(store.vectors.ids) == Set(fresh.vectors.ids))
+            for id in fresh.vectors.ids { #expect(store.embedding(id: id) == fresh.embedding(id: id), "image \(id)") }
+        }
+    }
+}
+
+private final class DoneCount: Sendable {
+    let count = Mutex(0)
+}
