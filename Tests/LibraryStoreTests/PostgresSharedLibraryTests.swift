@@ -51,6 +51,32 @@ struct PostgresSharedLibraryTests {
         #expect(try a.refresh() == 1 && a.count == 21)
     }
 
+    @Test func serversStartingAtOnceOnANewDatabaseMigrateItOnce() async throws {
+        let url = try await PostgresTestDatabase.create()
+        let stores = try await withThrowingTaskGroup(of: PostgresLibrary.self) { group in
+            for _ in 0..<4 { group.addTask { try PostgresLibrary(url: url, modelName: "test-model", dimension: 8) } }
+            var opened: [PostgresLibrary] = []
+            for try await store in group { opened.append(store) }
+            return opened
+        }
+        let id = try stores[0].upload(fakeImageBytes(1), [1, 0, 0, 0, 0, 0, 0, 0]).image.id
+        for store in stores.dropFirst() {
+            _ = try store.refresh()
+            #expect(store.embedding(id: id) == [1, 0, 0, 0, 0, 0, 0, 0])
+        }
+        let versions = try stores[0].read("reading the migrations") { db, logger in
+            try await db.rows("SELECT version FROM clip_schema_migrations ORDER BY version", logger: logger).decode(Int.self).array()
+        }
+        #expect(versions == PostgresSchema.migrations.map(\.version))
+    }
+
+    @Test func aServerThatIsNotThereFailsTheOpenWithATypedError() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("no-postgres-\(UUID().uuidString)")
+        #expect(throws: LibraryStoreError.self) {
+            try PostgresLibrary(url: "postgresql://postgres@/x?host=\(folder.path)&connect_timeout=1", modelName: "m", dimension: 8)
+        }
+    }
+
     /// The bigserial gap problem: two servers write (uploads and deletes) at once while a third
     /// follows with refresh() in a loop; the follower must end up with exactly the database's vectors.
     @Test func aFollowerOfTwoConcurrentWritersEndsUpWithTheDatabasesVectors() async throws {

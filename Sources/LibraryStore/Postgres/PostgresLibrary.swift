@@ -58,7 +58,7 @@ public final class PostgresLibrary: LibraryStore {
         // The pool retries a refused connection for ever: a server that is not there fails the open instead.
         let opened: (vectors: [VectorChange], latest: Int64)
         do {
-            opened = try bridge.wait(timeout: .seconds(Int64(url.connectTimeout ?? 10) + 20)) {
+            opened = try bridge.wait(timeout: .seconds(Int64(url.connectTimeout ?? 10) + 5)) {
                 try await PostgresSchema.migrate(client, logger: logger)
                 return try await client.withTransaction(logger: logger) { connection in
                     // One snapshot: the vectors and the change they are up to.
@@ -97,7 +97,7 @@ public final class PostgresLibrary: LibraryStore {
            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError {
             return wrap(cause, context)
         }
-        if error is BridgeTimeout { return .database(context: context, message: "no answer from the server in time") }
+        if error is BridgeTimeout { return .database(context: context, message: "no connection to the server in time (is it running, and is the URL right?)") }
         if let error = error as? PSQLError {
             let server = error.serverInfo.map { info in
                 [info[.sqlState].map { "SQLSTATE \($0)" }, info[.message], info[.detail]].compactMap { $0 }.joined(separator: ": ")

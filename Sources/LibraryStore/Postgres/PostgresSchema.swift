@@ -77,7 +77,6 @@ enum PostgresSchema {
                 ELSE
                     INSERT INTO vector_changes (image_id, model) VALUES (NEW.image_id, NEW.model);
                 END IF;
-                PERFORM pg_notify('clip_vector_changes', '');
                 RETURN NULL;
             END $$
             """,
