@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import PostgresNIO
@@ -41,7 +42,7 @@ extension PostgresLibrary {
             let since = followed.withLock { $0 }
             let pending: CatchUp
             do {
-                pending = try bridge.wait {
+                pending = try bridge.wait(timeout: Self.queryTimeout) {
                     try await client.withTransaction(logger: logger) { db in
                         // One snapshot for the counter and the rows.
                         try await db.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
@@ -54,6 +55,41 @@ extension PostgresLibrary {
             vectors.apply(pending.changes)
             followed.withLock { $0 = max($0, pending.latest) }
             return pending.changes.count
+        }
+    }
+
+    /// LISTEN on one pooled connection: the trigger NOTIFYs at each commit that changed vectors, and
+    /// that wakes `refresh()` at once instead of at the server's next once-a-second call (which stays:
+    /// it catches whatever a notification lost while reconnecting would have announced). The refresh
+    /// runs on a Dispatch thread, never on the event loop that delivered the notification.
+    func startListening() -> Task<Void, Never> {
+        let client = client
+        return bridge.start { [weak self] in
+            while !Task.isCancelled {
+                try? await client.withConnection { connection in
+                    try await connection.listen(on: "clip_vector_changes") { notifications in
+                        for try await _ in notifications {
+                            guard let self else { return }
+                            self.refreshSoon()
+                        }
+                    }
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Queues one refresh (notifications that arrive before it starts share it).
+    private func refreshSoon() {
+        let queue = refreshQueued.withLock { queued in
+            defer { queued = true }
+            return !queued
+        }
+        guard queue else { return }
+        DispatchQueue.global().async { [weak self] in
+            guard let self else { return }
+            refreshQueued.withLock { $0 = false }
+            _ = try? refresh()
         }
     }
 

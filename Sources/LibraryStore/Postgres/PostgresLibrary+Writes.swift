@@ -20,7 +20,7 @@ extension PostgresLibrary {
             let since = followed.withLock { $0 }
             let outcome: (result: T, external: [VectorChange], own: [VectorChange], latest: Int64)
             do {
-                outcome = try bridge.wait {
+                outcome = try bridge.wait(timeout: Self.queryTimeout) {
                     try await client.withTransaction(logger: logger) { db in
                         try await db.rows("SELECT pg_advisory_xact_lock(\(PostgresSchema.writeLock))", logger: logger)
                         // The write lock is held: nothing commits between this catch-up and the body.

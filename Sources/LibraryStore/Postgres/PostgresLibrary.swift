@@ -28,7 +28,10 @@ public final class PostgresLibrary: LibraryStore {
     /// order (across servers the write lock orders the commits themselves).
     let applying = Mutex<Void>(())
     let lastLogPrune = Mutex<Date>(.distantPast)
+    /// Whether a refresh woken by a notification is queued and not yet started.
+    let refreshQueued = Mutex(false)
     private let running: Task<Void, Never>
+    private let listening = Mutex<Task<Void, Never>?>(nil)
 
     // MARK: - Opening
 
@@ -74,9 +77,12 @@ public final class PostgresLibrary: LibraryStore {
         }
         vectors.apply(opened.vectors)
         followed.withLock { $0 = opened.latest }
+        let listener = startListening()
+        listening.withLock { $0 = listener }
     }
 
     deinit {
+        listening.withLock { $0?.cancel() }
         running.cancel()
     }
 
@@ -90,6 +96,12 @@ public final class PostgresLibrary: LibraryStore {
 
     // MARK: - Running queries
 
+    /// How long one call may wait for the database (a connection from the pool, its queries, the
+    /// commit) before it fails, so that a server that stops answering fails requests instead of
+    /// hanging them. A write that timed out is not applied to `vectors`; if it did commit, the
+    /// change log brings it in with the next refresh.
+    static let queryTimeout: Duration = .seconds(60)
+
     /// Our own errors pass through; PostgreSQL's become `.database` with the server's message.
     static func wrap(_ error: any Error, _ context: String) -> LibraryStoreError {
         if let error = error as? LibraryStoreError { return error }
@@ -97,7 +109,7 @@ public final class PostgresLibrary: LibraryStore {
            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError {
             return wrap(cause, context)
         }
-        if error is BridgeTimeout { return .database(context: context, message: "no connection to the server in time (is it running, and is the URL right?)") }
+        if error is BridgeTimeout { return .database(context: context, message: "no answer from the server in the time allowed (is it running, and is the URL right?)") }
         if let error = error as? PSQLError {
             let server = error.serverInfo.map { info in
                 [info[.sqlState].map { "SQLSTATE \($0)" }, info[.message], info[.detail]].compactMap { $0 }.joined(separator: ": ")
@@ -112,7 +124,7 @@ public final class PostgresLibrary: LibraryStore {
                            _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) throws(LibraryStoreError) -> T {
         let client = client, logger = logger
         do {
-            return try bridge.wait { try await client.withConnection { try await body($0, logger) } }
+            return try bridge.wait(timeout: Self.queryTimeout) { try await client.withConnection { try await body($0, logger) } }
         } catch {
             throw Self.wrap(error, context())
         }

@@ -77,6 +77,8 @@ enum PostgresSchema {
                 ELSE
                     INSERT INTO vector_changes (image_id, model) VALUES (NEW.image_id, NEW.model);
                 END IF;
+                -- Delivered at commit, once per transaction: wakes the other servers' refresh().
+                PERFORM pg_notify('clip_vector_changes', '');
                 RETURN NULL;
             END $$
             """,
