@@ -82,12 +82,12 @@ def main():
         result["postgres_seed_s"] = round(time.time() - start, 1)
         ids = [int(x) for x in postgres.psql(f"SELECT image_id FROM embeddings ORDER BY (image_id * 7919) % 100003 LIMIT 300",
                                              "bench_search").split()]
-        result["http_image_id_search_postgres"] = http_p50(args.binary, model, url, ids, args.requests)
+        result["http_image_id_search_postgres"] = http_p50(args.binary, args.model, url, ids, args.requests)
         with tempfile.TemporaryDirectory(prefix="bench-pg-search-") as folder:
             db = os.path.join(folder, "index.sqlite")
             subprocess.run([args.seeder, "--db", db, "--count", str(args.rows), "--model-name", model, "--dim", str(dim)],
                            check=True, stdout=subprocess.DEVNULL)
-            result["http_image_id_search_sqlite"] = http_p50(args.binary, model, db, ids, args.requests)
+            result["http_image_id_search_sqlite"] = http_p50(args.binary, args.model, db, ids, args.requests)
         exact = in_database(postgres, "bench_search", model, dim, args.queries, "SET enable_indexscan = off;")
         start = time.time()
         postgres.psql(f"SET maintenance_work_mem = '1GB'; SET max_parallel_maintenance_workers = 1; "

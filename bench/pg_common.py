@@ -46,14 +46,14 @@ class Server:
         self.host, port = line["listening"].removeprefix("http://").rsplit(":", 1)
         self.port = int(port)
         deadline = time.time() + 120
-        while time.time() < deadline:
+        while time.time() < deadline and self.process.poll() is None:
             try:
                 if self.connection().request_json("GET", "/readyz")[0] == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("server not ready")
+        raise RuntimeError(f"server on {db} not ready (exit status {self.process.poll()})")
 
     def connection(self):
         return Connection(self.host, self.port)

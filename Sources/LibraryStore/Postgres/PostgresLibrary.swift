@@ -58,12 +58,16 @@ public final class PostgresLibrary: LibraryStore {
         running = bridge.start { await client.run() }
         let logger = logger
         let where_ = url.redacted
-        // The pool retries a refused connection for ever: a server that is not there fails the open instead.
+        // The pool retries a refused connection for ever: a server that is not there fails the open
+        // after the connect timeout (and a little more for the migrations) instead.
         let opened: (vectors: [VectorChange], latest: Int64)
         do {
-            opened = try bridge.wait(timeout: .seconds(Int64(url.connectTimeout ?? 10) + 5)) {
+            try bridge.wait(timeout: .seconds(Int64(url.connectTimeout ?? 10) + 5)) {
                 try await PostgresSchema.migrate(client, logger: logger)
-                return try await client.withTransaction(logger: logger) { connection in
+            }
+            // No timeout: a large library takes a while to load, and the server is known to answer.
+            opened = try bridge.wait {
+                try await client.withTransaction(logger: logger) { connection in
                     // One snapshot: the vectors and the change they are up to.
                     try await connection.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", logger: logger)
                     let latest = try await Self.latestChange(connection, logger: logger)
