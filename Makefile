@@ -28,7 +28,7 @@ test: setup
 # too whenever CLIP_TEST_POSTGRES_URL is set (.ci/run sets it) and skips them otherwise.
 test-postgres: setup
 	$(SWIFT) build --build-tests
-	eval "$$(tools/pg-test-server.sh start)" && trap 'tools/pg-test-server.sh stop "$$CLIP_TEST_POSTGRES_DIR"' EXIT && \
+	pg_env=$$(tools/pg-test-server.sh start) && eval "$$pg_env" && trap 'tools/pg-test-server.sh stop "$$CLIP_TEST_POSTGRES_DIR"' EXIT && \
 		$(SWIFT) test --skip-build --filter 'Postgres|LibraryStoreContract'
 
 # The page (Public/) in the system's headless Chromium (apt-get install chromium python3-venv),
