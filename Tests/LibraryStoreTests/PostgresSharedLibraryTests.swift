@@ -67,6 +67,28 @@ struct PostgresSharedLibraryTests {
         #expect(try await within(seconds: 5) { b.embedding(id: id) == nil })
     }
 
+    /// Far more blocking callers than the cooperative pool has threads (two here), each waiting on the
+    /// database at once: the queries run on the store's own event loops, so all finish.
+    @Test(.timeLimit(.minutes(1))) func manyBlockingCallersOnTheCooperativePoolAllFinish() async throws {
+        let (_, stores) = try await servers(1)
+        let store = stores[0]
+        let ids = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    var v = [Float](repeating: 0.1, count: 8)
+                    v[i % 8] = 1
+                    let id = try store.upload(fakeImageBytes(500 + i), v).image.id
+                    #expect(try store.image(id: id)?.id == id)
+                    return id
+                }
+            }
+            var all: [Int64] = []
+            for try await id in group { all.append(id) }
+            return all
+        }
+        #expect(Set(ids).count == 64 && store.count == 64)
+    }
+
     @Test func serversStartingAtOnceOnANewDatabaseMigrateItOnce() async throws {
         let url = try await PostgresTestDatabase.create()
         let stores = try await withThrowingTaskGroup(of: PostgresLibrary.self) { group in
