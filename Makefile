@@ -2,7 +2,7 @@
 SWIFT ?= swift
 VOCAB := Models/bpe_simple_vocab_16e6.txt.gz
 
-.PHONY: deps setup build release test test-browser test-api embed-public fuzz clean serve fetch-model bench parity
+.PHONY: deps setup build release test test-postgres test-browser test-api embed-public fuzz clean serve fetch-model bench parity
 
 # System libraries (Debian); needs root, skipped when already installed.
 deps:
@@ -22,6 +22,14 @@ release: setup
 
 test: setup
 	$(SWIFT) test
+
+# The PostgreSQL store's tests (and the contract tests for both stores) against a throwaway
+# PostgreSQL 18 + pgvector that tools/pg-test-server.sh starts and removes. `make test` runs them
+# too whenever CLIP_TEST_POSTGRES_URL is set (.ci/run sets it) and skips them otherwise.
+test-postgres: setup
+	$(SWIFT) build --build-tests
+	pg_env=$$(tools/pg-test-server.sh start) && eval "$$pg_env" && trap 'tools/pg-test-server.sh stop "$$CLIP_TEST_POSTGRES_DIR"' EXIT && \
+		$(SWIFT) test --skip-build --filter 'Postgres|LibraryStoreContract'
 
 # The page (Public/) in the system's headless Chromium (apt-get install chromium python3-venv),
 # driven by Playwright for Python in its own virtualenv; screenshots land in screenshots/.

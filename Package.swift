@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian: libopenblas-dev, libjpeg-dev, libpng-dev, zlib1g-dev)
@@ -82,13 +83,18 @@ let package = Package(
             dependencies: ["NeuralOps", "CSearchKernels"]
         ),
         // The library's records behind one protocol (`LibraryStore`): SQLite through GRDB with
-        // content-addressed originals on disk. Stores vectors and bytes; computes no embeddings.
+        // content-addressed originals on disk (the embedded default), or PostgreSQL + pgvector through
+        // postgres-nio (several servers, one library). Stores vectors and bytes; computes no embeddings.
         .target(
             name: "LibraryStore",
             dependencies: [
                 "SearchIndex",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The one way images enter the library: sniff + hash once, dedup, decode, thumbnail, encode
@@ -168,6 +174,17 @@ let package = Package(
             dependencies: ["CZlib"],
             path: "Tests/TestImages"
         ),
+        // A fresh PostgreSQL database per test on the server $CLIP_TEST_POSTGRES_URL names (tools/pg-test-server.sh).
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: [
+                "LibraryStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresTestSupport"
+        ),
         .testTarget(
             name: "NeuralOpsTests",
             dependencies: ["NeuralOps"],
@@ -192,7 +209,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LibraryStoreTests",
-            dependencies: ["LibraryStore", "SearchIndex"]
+            dependencies: ["LibraryStore", "SearchIndex", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "IngestTests",
@@ -211,6 +228,7 @@ let package = Package(
                 "LibraryStore",
                 "Ingest",
                 "TestImages",
+                "PostgresTestSupport",
                 // Built so PersistenceTests can start the real `clip-server serve` process.
                 "clip-server",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

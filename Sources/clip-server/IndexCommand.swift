@@ -43,7 +43,7 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         let encoder: CLIPEncoder
-        let store: SQLiteLibrary
+        let store: any LibraryStore
         do {
             encoder = try modelOptions.loadEncoder(fastDecode: decodeOptions.fastDecode)
             store = try storeOptions.openLibrary(modelName: encoder.name, dimension: encoder.dimension)

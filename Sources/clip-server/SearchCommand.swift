@@ -65,7 +65,7 @@ struct SearchCommand: ParsableCommand {
             }
         }
         let encoder: CLIPEncoder
-        let store: SQLiteLibrary
+        let store: any LibraryStore
         do {
             encoder = try modelOptions.loadEncoder()
             store = try storeOptions.openLibrary(modelName: encoder.name, dimension: encoder.dimension)

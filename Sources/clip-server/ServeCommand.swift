@@ -96,7 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         let demo = DemoModel.detect(modelDirectory: modelOptions.directory)
         if let problem = demo?.problem { logger.warning("demo model: \(problem); using defaults") }
         let gallery = demo.map { DemoGallery(demo: $0, databaseURL: store.databaseURL, logger: logger) }
-        let loader = ModelLoadingService(backend: backend, demo: demo, gallery: gallery, live: live, location: store.databaseURL.path,
+        let loader = ModelLoadingService(backend: backend, demo: demo, gallery: gallery, live: live, location: store.displayName,
                                          logger: logger) {
             let encoder = try modelOptions.loadEncoder(fastDecode: fastDecode)
             return (encoder, try store.openLibrary(modelName: encoder.name, dimension: encoder.dimension))

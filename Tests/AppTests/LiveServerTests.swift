@@ -5,15 +5,6 @@ import Testing
 /// changes, and a running server sees what another process (`clip-server index`) writes.
 @Suite("Live library server", .serialized)
 struct LiveServerTests {
-    private func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
-
     private func sources(_ server: ServerProcess, _ query: String = "photo") async throws -> [String] {
         let body = try await server.getJSON("/search?q=\(query)&k=100").body
         return (body["results"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String }

@@ -200,3 +200,13 @@ func multipartBody(boundary: String, parts: [(field: String, filename: String?, 
     body += Array("--\(boundary)--\r\n".utf8)
     return body
 }
+
+/// Polls `condition` every 100 ms until it holds or `seconds` pass (a server following a change).
+func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}

@@ -2,6 +2,8 @@ import Foundation
 @testable import LibraryStore
 // SplitMix64: deterministic pseudo-random numbers, so a failing case can be rerun as it was.
 import SearchIndex
+import PostgresTestSupport
+import Testing
 
 /// A fresh temp data folder with its database, removed by `cleanup()`.
 struct TempStore {
@@ -34,7 +36,7 @@ func fakeImageBytes(_ seed: Int) -> [UInt8] {
     Array("image-bytes-\(seed)".utf8) + [UInt8](repeating: UInt8(truncatingIfNeeded: seed), count: 100)
 }
 
-extension SQLiteLibrary {
+extension LibraryStore {
     /// Vectors held in memory.
     var count: Int { vectors.count }
 
@@ -67,4 +69,38 @@ func bruteForceRanking(query: [Float], vectors: [Int64: [Float]]) -> [(id: Int64
     return vectors.map { id, v in
         (id, zip(q, unit(v)).reduce(0.0) { $0 + $1.0 * $1.1 })
     }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+}
+
+/// The store implementations the contract tests run against: SQLite always, PostgreSQL when
+/// `CLIP_TEST_POSTGRES_URL` names a server (tools/pg-test-server.sh; `.ci/run` starts one).
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    static var available: [StoreKind] { PostgresTestDatabase.isAvailable ? [.sqlite, .postgres] : [.sqlite] }
+
+    var testDescription: String { rawValue }
+}
+
+/// One library of either kind: a temp folder (files in place live there; SQLite's database too),
+/// and for PostgreSQL a fresh database on the test server. `open` gives another handle on the
+/// same library each time (another process, or another server).
+struct StoreFixture {
+    let kind: StoreKind
+    let temp: TempStore
+    let postgresURL: String?
+    var folder: URL { temp.folder }
+
+    init(_ kind: StoreKind) async throws {
+        self.kind = kind
+        temp = try TempStore()
+        postgresURL = kind == .postgres ? try await PostgresTestDatabase.create() : nil
+    }
+
+    func open(model: String = "test-model", dimension: Int = 8) throws -> any LibraryStore {
+        if let postgresURL { return try PostgresLibrary(url: postgresURL, modelName: model, dimension: dimension) }
+        return try temp.open(model: model, dimension: dimension)
+    }
+
+    /// The throwaway PostgreSQL server is removed whole when the tests end; its databases stay until then.
+    func cleanup() { temp.cleanup() }
 }

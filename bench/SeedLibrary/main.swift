@@ -3,7 +3,8 @@
 // (bench/search-http.py runs it). A bench helper, not part of the product.
 //
 //   swift build -c release --product seed-library
-//   .build/release/seed-library --db PATH --count N --model-name NAME --dim D [--seed 42]
+//   .build/release/seed-library --db PATH|URL --count N --model-name NAME --dim D [--seed 42]
+// (a postgres:// or postgresql:// URL seeds that PostgreSQL library, as `--db` does for clip-server).
 import Foundation
 import LibraryStore
 import NeuralOps
@@ -24,8 +25,10 @@ guard let db = options["--db"], let count = options["--count"].flatMap(Int.init)
     exit(2)
 }
 
-let library = try SQLiteLibrary(databasePath: db, dataDirectory: URL(fileURLWithPath: db).deletingLastPathComponent(),
-                                modelName: modelName, dimension: dim)
+let library: any LibraryStore = PostgresURL.isPostgres(db)
+    ? try PostgresLibrary(url: db, modelName: modelName, dimension: dim)
+    : try SQLiteLibrary(databasePath: db, dataDirectory: URL(fileURLWithPath: db).deletingLastPathComponent(),
+                        modelName: modelName, dimension: dim)
 var generator = SplitMix64(seed: seed)   // the same vectors on every run
 let first = library.vectors.count
 var batch: [FileEntry] = []
