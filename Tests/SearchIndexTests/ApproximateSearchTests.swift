@@ -12,9 +12,7 @@ struct ApproximateSearchTests {
     /// A narrow beam (efSearch 16) on data of intrinsic dimension 24, so recall is below 1 and a
     /// weaker graph shows.
     static func options(threshold: Int = 1000) -> VectorIndex.Options {
-        var options = VectorIndex.Options()
-        options.approximateThreshold = threshold
-        options.buildInBackground = false
+        var options = foregroundGraphOptions(threshold: threshold)
         options.efSearch = 16
         return options
     }
