@@ -39,6 +39,9 @@ struct EmbeddingMatrix {
         return values.withUnsafeBufferPointer { body($0.baseAddress! + row * dim) }
     }
 
+    /// The row index of `id` in `values`, nil when there is none.
+    func row(of id: Int64) -> Int? { rowOfId[id] }
+
     /// The exact cosine of a unit `query` (dim) and the row of `id`, summed in double.
     func exactScore(of id: Int64, query: UnsafePointer<Float>) -> Double? {
         withRow(of: id) { sk_dot_f32_f64($0, query, dim) }

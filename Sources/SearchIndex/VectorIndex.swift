@@ -67,6 +67,9 @@ public final class VectorIndex: Sendable {
         /// Tombstones (deleted vectors the graph still routes through) are reclaimed once they are
         /// this fraction of the graph's nodes.
         public var reclaimFraction = 0.1
+        /// Threads linking new vectors into the graph (batches of 16 per thread search at once,
+        /// then link in turn); 1 links one vector at a time. Default: the cores online.
+        public var linkThreads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
         public init() {}
     }
@@ -97,6 +100,7 @@ public final class VectorIndex: Sendable {
         self.options = options
         var initial = IndexState(dim: dimension)
         initial.reclaimFraction = options.reclaimFraction
+        initial.linkThreads = max(1, options.linkThreads)
         state = ReadWriteLocked(initial)
     }
 
