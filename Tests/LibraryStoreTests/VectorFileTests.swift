@@ -226,4 +226,18 @@ struct VectorFileTests {
         #expect(library.vectorSource == .file(caughtUp: 0))
         #expect(held(library) == (try rowVectors(store.databasePath)))
     }
+
+    /// A write killed half-way leaves its temp file; the next open removes it once it is an hour
+    /// old (a younger one may be another process's write in progress).
+    @Test func staleTempFilesOfAKilledWriteAreRemovedAtOpen() throws {
+        let store = try TempStore()
+        defer { store.cleanup() }
+        let stale = store.databasePath + ".vectors.tmp-killed"
+        let fresh = store.databasePath + ".vectors.tmp-writing"
+        for path in [stale, fresh] { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path)) }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: stale)
+        _ = try store.open()
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+    }
 }

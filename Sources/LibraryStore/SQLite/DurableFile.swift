@@ -9,10 +9,11 @@ import Darwin
 /// the final name, the folder fsynced. A crash at any point leaves the old file or the new one,
 /// never a part of either (a leftover temp file at worst).
 enum DurableFile {
-    /// Writes the parts `body` hands to its sink, in order, as the new content of `final`.
-    static func replace(_ final: URL, _ body: (inout Sink) -> Void) throws(LibraryStoreError) {
+    /// Writes the parts `body` hands to its sink, in order, as the new content of `final`; the temp
+    /// file is `<tempPrefix><uuid>` beside it.
+    static func replace(_ final: URL, tempPrefix: String = ".tmp-", _ body: (inout Sink) -> Void) throws(LibraryStoreError) {
         let folder = final.deletingLastPathComponent()
-        let temp = folder.appendingPathComponent(".tmp-\(UUID().uuidString)")
+        let temp = folder.appendingPathComponent(tempPrefix + UUID().uuidString)
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temp.path, reason: "open: \(errnoText())") }
         var sink = Sink(fd: fd)

@@ -31,6 +31,7 @@ extension SQLiteLibrary {
 
     /// Loads `vectors` from the file when it agrees with the database, else from the rows; sets `followed`.
     func openVectors() throws(LibraryStoreError) -> VectorSource {
+        VectorFile.removeStaleTempFiles(of: vectorFileURL)
         var source = VectorSource.rows
         var file: VectorFile?
         do {

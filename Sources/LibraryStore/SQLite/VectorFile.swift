@@ -39,13 +39,30 @@ struct VectorFile: Equatable {
 
     // MARK: - Writing
 
+    /// `<name>.tmp-`: the temp files a write of `url` makes beside it.
+    static func tempPrefix(_ url: URL) -> String { url.lastPathComponent + ".tmp-" }
+
+    /// Removes temp files of `url` older than an hour (left by a process killed while writing; a
+    /// write of a few GB takes seconds, so none of them is still being written).
+    static func removeStaleTempFiles(of url: URL, now: Date = Date()) {
+        let folder = url.deletingLastPathComponent()
+        let prefix = tempPrefix(url)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let path = folder.appendingPathComponent(name).path
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  now.timeIntervalSince(modified) > 3600 else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
     func write(to url: URL) throws(LibraryStoreError) {
         let header = headerBytes()
         var sum = header.withUnsafeBytes { checksum64($0) }
         sum = snapshot.ids.withUnsafeBytes { checksum64($0, seed: sum) }
         sum = snapshot.values.withUnsafeBytes { checksum64($0, seed: sum) }
         sum = snapshot.searchState.withUnsafeBytes { checksum64($0, seed: sum) }
-        try DurableFile.replace(url) { sink in
+        try DurableFile.replace(url, tempPrefix: Self.tempPrefix(url)) { sink in
             sink.write(array: header)
             sink.write(array: [sum.littleEndian])
             sink.write(array: snapshot.ids)
