@@ -68,8 +68,11 @@ public final class VectorIndex: Sendable {
         /// this fraction of the graph's nodes.
         public var reclaimFraction = 0.1
         /// Threads linking new vectors into the graph (batches of 16 per thread search at once,
-        /// then link in turn); 1 links one vector at a time. Default: the cores online.
-        public var linkThreads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        /// then link in turn); 1 links one vector at a time. 1 by default: measured here (search-bench
+        /// --build-threads, 100k rows, 2 cores, load 1.5 to 3) two threads took 16.1 s against 14.4 s
+        /// for one, at the same recall: only the searches run in parallel, and the linking (each
+        /// neighbour's heuristic re-pick) left serial costs as much.
+        public var linkThreads = 1
 
         public init() {}
     }

@@ -3,6 +3,7 @@
 //
 //   swift build -c release --product search-bench
 //   .build/release/search-bench --vectors FILE --queries FILE --dim D [--k 10] [--churn M]
+//   .build/release/search-bench --vectors FILE --queries FILE --dim D --build-threads 1,2   (graph build only)
 //
 // FILE: raw little-endian float32 unit vectors, `dim` per row. All but the last M vectors go into a
 // fresh SQLiteLibrary (2,000 rows a transaction), which is then reopened . Each query is
@@ -25,6 +26,7 @@ struct Arguments {
     var dim = 0
     var k = 10
     var churn = 0
+    var buildThreads: [Int] = []
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -36,11 +38,13 @@ struct Arguments {
             case "--dim": dim = Int(value) ?? 0
             case "--k": k = Int(value) ?? 0
             case "--churn": churn = Int(value) ?? -1
+            case "--build-threads": buildThreads = value.split(separator: ",").map { Int($0) ?? 0 }
             default: fail("unknown option \(flag) (usage: --vectors FILE --queries FILE --dim D [--k 10] [--churn M])")
             }
         }
         guard !vectors.isEmpty, !queries.isEmpty else { fail("--vectors and --queries are required") }
         guard dim > 0, k > 0, churn >= 0 else { fail("--dim and --k must be positive, --churn not negative") }
+        guard buildThreads.allSatisfy({ $0 > 0 }) else { fail("--build-threads takes positive counts, e.g. 1,2") }
     }
 }
 
@@ -126,6 +130,28 @@ let queries = readVectors(arguments.queries, dim: dim)
 guard all.count > arguments.churn, !queries.isEmpty else { fail("\(all.count) vectors cannot leave \(arguments.churn) for churn; \(queries.count) queries") }
 let rows = all.count - arguments.churn
 log("\(rows) rows (+\(arguments.churn) for churn), \(queries.count) queries, dim \(dim)")
+
+// --build-threads 1,2: only the graph, built from scratch on a bare VectorIndex per thread count
+// (no store): build seconds and recall@k at the default beam.
+if !arguments.buildThreads.isEmpty {
+    let upserts = all[..<rows].enumerated().map { VectorChange.upsert(id: Int64($0.offset + 1), vector: $0.element) }
+    var runs: [[String: Any]] = []
+    for threads in arguments.buildThreads {
+        var options = VectorIndex.Options()
+        options.buildInBackground = false
+        options.linkThreads = threads
+        let index = try VectorIndex(dimension: dim, options: options)
+        let build = seconds { index.apply(upserts) }
+        let exact = try timed(index, queries, k: k, exact: true)
+        let approximate = try timed(index, queries, k: k, exact: false)
+        log("\(threads) thread(s): graph built in \(rounded(build, 1)) s")
+        runs.append(["threads": threads, "build_s": rounded(build, 2), "ann_recall10": rounded(recall(approximate.ids, exact.ids, k: k), 4),
+                     "ann_p50_ms": rounded(percentile(approximate.ms, 0.5))])
+    }
+    let json = try JSONSerialization.data(withJSONObject: ["rows": rows, "graph_builds": runs], options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+    exit(0)
+}
 
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("search-bench-\(UUID().uuidString)")
 defer { try? FileManager.default.removeItem(at: folder) }
