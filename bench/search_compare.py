@@ -124,6 +124,7 @@ def main():
     parser.add_argument("--bench", default=".build/release/search-bench")
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--faiss-hnsw-max-rows", type=int, default=1_000_000)
+    parser.add_argument("--tag", default="", help="appended to the results file's name (a second run the same day)")
     parser.add_argument("--intrinsic", type=int, default=32)
     parser.add_argument("--clusters", type=int, default=256)
     parser.add_argument("--spread", type=float, default=0.6)
@@ -136,6 +137,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     for rows in [int(r) for r in args.rows.split(",")]:
         churn = int(rows * args.churn)
+        load_before = [round(x, 2) for x in os.getloadavg()]
         with tempfile.TemporaryDirectory(prefix="search-compare-") as work:
             vectors_path, queries_path = os.path.join(work, "vectors.f32"), os.path.join(work, "queries.f32")
             log(f"{rows} rows: making {rows + churn} vectors and {args.queries} queries")
@@ -160,8 +162,9 @@ def main():
         record = {"rows": rows, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                   "data": {**data, **data_stats}, "search_bench": bench, "numpy": numpy_result, "faiss": faiss_result,
-                  "exact_vs_numpy": round(bench["exact_p50_ms"] / numpy_result["p50_ms"], 3)}
-        path = os.path.join(args.out, f"search-{rows}-{datetime.date.today().isoformat()}.json")
+                  "exact_vs_numpy": round(bench["exact_p50_ms"] / numpy_result["p50_ms"], 3),
+                  "load_avg_1_5_15": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}}
+        path = os.path.join(args.out, f"search-{rows}-{datetime.date.today().isoformat()}{args.tag}.json")
         with open(path, "w") as f:
             json.dump(record, f, indent=2)
         print(json.dumps({"rows": rows, "search_bench": bench, "numpy_p50_ms": numpy_result["p50_ms"],

@@ -5,6 +5,7 @@
 #include "search_kernels.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -237,4 +238,43 @@ int32_t sk_dot_i8_i8(const int8_t *a, const int8_t *b, size_t dim) {
     int32_t sum = 0;
     for (size_t i = 0; i < dim; i++) sum += (int32_t)a[i] * b[i];
     return sum;
+}
+
+// XXH64 (Yann Collet's xxHash, 64-bit): four lanes over 32-byte blocks, then the tail and the avalanche.
+static const uint64_t P1 = 0x9E3779B185EBCA87ULL, P2 = 0xC2B2AE3D27D4EB4FULL, P3 = 0x165667B19E3779F9ULL,
+                      P4 = 0x85EBCA77C2B2AE63ULL, P5 = 0x27D4EB2F165667C5ULL;
+
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static inline uint64_t xx_round(uint64_t acc, uint64_t lane) { return rotl64(acc + lane * P2, 31) * P1; }
+static inline uint64_t xx_merge(uint64_t acc, uint64_t lane) { return (acc ^ xx_round(0, lane)) * P1 + P4; }
+static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+uint64_t sk_checksum64(const void *data, size_t bytes, uint64_t seed) {
+    const uint8_t *p = (const uint8_t *)data;
+    const uint8_t *end = p + bytes;
+    uint64_t h;
+    if (bytes >= 32) {
+        uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+        for (; p + 32 <= end; p += 32) {
+            v1 = xx_round(v1, load64(p));
+            v2 = xx_round(v2, load64(p + 8));
+            v3 = xx_round(v3, load64(p + 16));
+            v4 = xx_round(v4, load64(p + 24));
+        }
+        h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+        h = xx_merge(xx_merge(xx_merge(xx_merge(h, v1), v2), v3), v4);
+    } else {
+        h = seed + P5;
+    }
+    h += (uint64_t)bytes;
+    for (; p + 8 <= end; p += 8) h = rotl64(h ^ xx_round(0, load64(p)), 27) * P1 + P4;
+    if (p + 4 <= end) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        h = rotl64(h ^ ((uint64_t)v * P1), 23) * P2 + P3;
+        p += 4;
+    }
+    for (; p < end; p++) h = rotl64(h ^ ((uint64_t)*p * P5), 11) * P1;
+    h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32;
+    return h;
 }

@@ -14,6 +14,16 @@ struct EmbeddingMatrix {
         self.dim = dim
     }
 
+    /// The rows `values` (ids.count, dim) of `ids`, kept as given (no copy); nil when an id repeats.
+    init?(dim: Int, ids: [Int64], values: [Float]) {
+        precondition(values.count == ids.count * dim, "EmbeddingMatrix: \(values.count) values for \(ids.count) rows of \(dim)")
+        self.dim = dim
+        self.ids = ids
+        self.values = values
+        rowOfId.reserveCapacity(ids.count)
+        for (row, id) in ids.enumerated() where rowOfId.updateValue(row, forKey: id) != nil { return nil }
+    }
+
     var count: Int { ids.count }
 
     func contains(_ id: Int64) -> Bool { rowOfId[id] != nil }
@@ -28,6 +38,9 @@ struct EmbeddingMatrix {
         guard let row = rowOfId[id] else { return nil }
         return values.withUnsafeBufferPointer { body($0.baseAddress! + row * dim) }
     }
+
+    /// The row index of `id` in `values`, nil when there is none.
+    func row(of id: Int64) -> Int? { rowOfId[id] }
 
     /// The exact cosine of a unit `query` (dim) and the row of `id`, summed in double.
     func exactScore(of id: Int64, query: UnsafePointer<Float>) -> Double? {

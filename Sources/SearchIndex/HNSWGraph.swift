@@ -13,7 +13,8 @@ import Darwin
 ///   the entry point to that level, then at each level down to 0 a beam search of width
 ///   `efConstruction` whose results are thinned by the neighbour-selection heuristic (algorithm 4)
 ///   to M links; each neighbour links back, re-running the heuristic when it is over its maximum
-///   (2M at level 0, M above).
+///   (2M at level 0, M above). The search half only reads the graph, so a batch of new nodes
+///   searches on every core at once and then links one after another (`HNSWGraph+Batch.swift`).
 /// - Delete: the slot turns dead in the `QuantizedRows` and stays a tombstone: searches route
 ///   through it but never return it; new nodes never choose it as a neighbour, and a neighbour list
 ///   that overflows drops its tombstones first. Once tombstones pass a fraction of the nodes they
@@ -67,7 +68,7 @@ struct HNSWGraph {
     // MARK: - Levels
 
     /// floor(−ln(u) · mL), mL = 1 / ln M, u uniform in (0, 1].
-    private mutating func randomLevel() -> Int {
+    mutating func randomLevel() -> Int {
         min(Int(-log(random.unitInterval()) / log(Double(m))), 16)
     }
 
@@ -200,9 +201,41 @@ struct HNSWGraph {
     /// Links `slot`, whose vector is `vector` (dim) and whose int8 row is in the scorer, into the
     /// graph. `live` says which slots may become neighbours.
     mutating func insert(_ slot: Int32, vector: UnsafePointer<Float>, slots: Int, scorer: RowScorer, live: (Int32) -> Bool) {
+        let level = randomLevel()
+        let found = candidates(for: slot, vector: vector, level: level, slots: slots, scorer: scorer, live: live)
+        link(slot, level: level, found: found, slots: slots, scorer: scorer, live: live)
+    }
+
+    /// The search half of an insert, which only reads the graph (so several run at once): greedy
+    /// descent from the entry point to `level`, then at each level from min(level, top) down to 0
+    /// the best `efConstruction` live nodes. found[l] for l in 0...level (empty above the top).
+    func candidates(for slot: Int32, vector: UnsafePointer<Float>, level: Int, slots: Int, scorer: RowScorer,
+                    live: (Int32) -> Bool) -> [[ScoredSlot]] {
+        var found = Array(repeating: [ScoredSlot](), count: level + 1)
+        guard entry >= 0 else { return found }
+        var point = ScoredSlot(score: scorer.score(entry, vector), slot: entry)
+        if topLevel > level {
+            for l in stride(from: topLevel, to: level, by: -1) {
+                point = greedy(vector, from: point, level: l, scorer: scorer)
+            }
+        }
+        var entries = [point]
+        for l in stride(from: min(level, topLevel), through: 0, by: -1) {
+            found[l] = visited.withList(slots: slots) { list in
+                searchLayer(vector, entries: entries, ef: parameters.efConstruction, level: l,
+                            scorer: scorer, visited: list, eligible: { $0 != slot && live($0) })
+            }
+            if !found[l].isEmpty { entries = found[l] }
+        }
+        return found
+    }
+
+    /// The linking half: `slot` at `level` takes M links per level chosen by the heuristic among
+    /// `found` (from `candidates`), and each neighbour links back, re-running the heuristic when it
+    /// is over its maximum (2M at level 0, M above).
+    mutating func link(_ slot: Int32, level: Int, found: [[ScoredSlot]], slots: Int, scorer: RowScorer, live: (Int32) -> Bool) {
         precondition(!contains(slot), "HNSWGraph: slot \(slot) is already linked")
         ensureSlots(slots)
-        let level = randomLevel()
         levelOfSlot[Int(slot)] = Int8(level)
         count0[Int(slot)] = 0
         if level > 0 { upper[slot] = Array(repeating: [], count: level) }
@@ -212,19 +245,8 @@ struct HNSWGraph {
             topLevel = level
             return
         }
-        var point = ScoredSlot(score: scorer.score(entry, vector), slot: entry)
-        if topLevel > level {
-            for l in stride(from: topLevel, to: level, by: -1) {
-                point = greedy(vector, from: point, level: l, scorer: scorer)
-            }
-        }
-        var entries = [point]
-        for l in stride(from: min(level, topLevel), through: 0, by: -1) {
-            let found = visited.withList(slots: slots) { list in
-                searchLayer(vector, entries: entries, ef: parameters.efConstruction, level: l,
-                            scorer: scorer, visited: list, eligible: { $0 != slot && live($0) })
-            }
-            let chosen = selectNeighbours(found, limit: m, scorer: scorer)
+        for l in stride(from: level, through: 0, by: -1) where !found[l].isEmpty {
+            let chosen = selectNeighbours(found[l], limit: m, scorer: scorer)
             setNeighbours(of: slot, level: l, chosen.map(\.slot))
             let limit = l == 0 ? m0 : m
             for neighbour in chosen {
@@ -239,7 +261,6 @@ struct HNSWGraph {
                     setNeighbours(of: neighbour.slot, level: l, selectNeighbours(candidates, limit: limit, scorer: scorer).map(\.slot))
                 }
             }
-            if !found.isEmpty { entries = found }
         }
         if level > topLevel {
             entry = slot

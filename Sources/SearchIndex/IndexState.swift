@@ -12,6 +12,8 @@ struct IndexState {
     var reclaim: (dead: Set<Int32>, cursor: Int, end: Int)?
     /// Reclaim once tombstones are this fraction of the graph's nodes.
     var reclaimFraction = 0.1
+    /// Threads that search for new nodes' neighbours at once (1: one node at a time, as the paper).
+    var linkThreads = 1
 
     init(dim: Int) {
         matrix = EmbeddingMatrix(dim: dim)
@@ -87,7 +89,8 @@ struct IndexState {
         return hasBuildWork
     }
 
-    /// Links pending slots (oldest first) until none are left or `budget` runs out; true when some remain.
+    /// Links pending slots (oldest first), `linkBatch` at a time on `linkThreads` threads, until
+    /// none are left or `budget` runs out; true when some remain.
     mutating func linkPending(budget: Duration) -> Bool {
         guard graph != nil else {
             pending.removeAll()
@@ -96,18 +99,23 @@ struct IndexState {
         let clock = ContinuousClock()
         let start = clock.now
         let slots = rows.slotCount
+        let threads = linkThreads
         var dead: [Int32] = []
         rows.withScorer { scorer in
             rows.live.withUnsafeBufferPointer { live in
-                while let slot = pending.popLast() {
-                    if !live[Int(slot)] {
-                        dead.append(slot)
-                        continue
+                rows.ids.withUnsafeBufferPointer { ids in
+                    matrix.values.withUnsafeBufferPointer { values in
+                        while !pending.isEmpty {
+                            var batch: [Int32] = []
+                            while batch.count < (threads > 1 ? 16 * threads : 1), let slot = pending.popLast() {
+                                if live[Int(slot)] { batch.append(slot) } else { dead.append(slot) }
+                            }
+                            guard !batch.isEmpty else { continue }
+                            let vectors = batch.map { values.baseAddress! + matrix.row(of: ids[Int($0)])! * matrix.dim }
+                            graph!.insert(batch: batch, vectors: vectors, slots: slots, scorer: scorer, live: live, threads: threads)
+                            if clock.now - start >= budget { break }
+                        }
                     }
-                    _ = matrix.withRow(of: rows.ids[Int(slot)]) { vector in
-                        graph!.insert(slot, vector: vector, slots: slots, scorer: scorer, live: { live[Int($0)] })
-                    }
-                    if clock.now - start >= budget { break }
                 }
             }
         }

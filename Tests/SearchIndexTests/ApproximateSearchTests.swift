@@ -12,9 +12,7 @@ struct ApproximateSearchTests {
     /// A narrow beam (efSearch 16) on data of intrinsic dimension 24, so recall is below 1 and a
     /// weaker graph shows.
     static func options(threshold: Int = 1000) -> VectorIndex.Options {
-        var options = VectorIndex.Options()
-        options.approximateThreshold = threshold
-        options.buildInBackground = false
+        var options = foregroundGraphOptions(threshold: threshold)
         options.efSearch = 16
         return options
     }
@@ -72,6 +70,29 @@ struct ApproximateSearchTests {
         let copy = try VectorIndex(dimension: Self.dim, options: options)
         try copy.load(alive.map { .upsert(id: $0, vector: index.vector(of: $0)!) }, searchState: index.serializedSearchState())
         #expect(try copy.search(queries[0], k: 10).hits == index.search(queries[0], k: 10).hits)
+    }
+
+    /// Batches searched on two threads and linked in turn give the recall of one-at-a-time
+    /// inserts, and a graph whose every link names a node (its bytes load back).
+    @Test func parallelLinkingKeepsRecall() throws {
+        var data = ClusteredVectors(dim: Self.dim, intrinsic: 24, clusters: 40, seed: 23)
+        let vectors: [VectorChange] = (1...5000).map { .upsert(id: Int64($0), vector: data.next()) }
+        let queries = (0..<100).map { _ in data.next() }
+        var recalls: [Int: Double] = [:]
+        for threads in [1, 2] {
+            var options = Self.options()
+            options.linkThreads = threads
+            let index = try VectorIndex(dimension: Self.dim, options: options)
+            index.apply(Array(vectors[..<1000]))
+            index.apply(Array(vectors[1000...]))   // the batches land on a graph that exists
+            #expect(index.footprint.graphNodes == 5000 && index.footprint.pending == 0)
+            recalls[threads] = try Self.recall(index, queries: queries)
+            let copy = try VectorIndex(dimension: Self.dim, options: options)
+            try copy.load(vectors, searchState: index.serializedSearchState())
+            #expect(try copy.search(queries[0], k: 10).hits == index.search(queries[0], k: 10).hits)
+        }
+        #expect(recalls[1]! >= 0.98 && recalls[2]! >= 0.98, "recall@10 one thread \(recalls[1]!), two \(recalls[2]!)")
+        #expect(abs(recalls[1]! - recalls[2]!) <= 0.01, "recall@10 one thread \(recalls[1]!), two \(recalls[2]!)")
     }
 
     @Test func filtersApplyDuringTheGraphSearch() throws {

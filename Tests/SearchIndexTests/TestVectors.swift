@@ -59,3 +59,11 @@ func bruteForce(_ query: [Float], _ stored: [Int64: [Float]], allowed: ((Int64) 
         return (id, zip(query, v).reduce(0.0) { $0 + Double($1.0) * Double($1.1) })
     }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
 }
+
+/// Options for tests: a graph from `threshold` vectors on, linked inside `apply` (no background builder).
+func foregroundGraphOptions(threshold: Int) -> VectorIndex.Options {
+    var options = VectorIndex.Options()
+    options.approximateThreshold = threshold
+    options.buildInBackground = false
+    return options
+}

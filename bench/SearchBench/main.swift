@@ -3,13 +3,16 @@
 //
 //   swift build -c release --product search-bench
 //   .build/release/search-bench --vectors FILE --queries FILE --dim D [--k 10] [--churn M]
+//   .build/release/search-bench --vectors FILE --queries FILE --dim D --build-threads 1,2   (graph build only)
 //
 // FILE: raw little-endian float32 unit vectors, `dim` per row. All but the last M vectors go into a
-// fresh SQLiteLibrary (2,000 rows a transaction), which is then reopened (`open_s`: what opening a
-// library of that size costs today); the graph is then finished (`ann_build_s`). Each query is
+// fresh SQLiteLibrary (2,000 rows a transaction), which is then reopened . Each query is
 // timed alone against `store.vectors` (the SearchIndex part of a search; fetching the hits' rows is
 // the store's), exact (`exact: true`) and approximate; recall@k is the approximate hits found in the
-// exact ones. With --churn M: M stored rows (evenly spread) are deleted and the last M vectors
+// exact ones. The library is opened twice: from the rows without a vector file (`open_rows_s`;
+// the graph then built again on one thread: `ann_build_s`), and from the vector file written after
+// (`open_s`), whose vectors are the ones searched. `ef_sweep`: latency and recall at fixed beam
+// widths. With --churn M: M stored rows (evenly spread) are deleted and the last M vectors
 // added, then recall is measured again. One JSON object on stdout; progress on stderr.
 import Foundation
 import LibraryStore
@@ -23,6 +26,7 @@ struct Arguments {
     var dim = 0
     var k = 10
     var churn = 0
+    var buildThreads: [Int] = []
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -34,11 +38,13 @@ struct Arguments {
             case "--dim": dim = Int(value) ?? 0
             case "--k": k = Int(value) ?? 0
             case "--churn": churn = Int(value) ?? -1
+            case "--build-threads": buildThreads = value.split(separator: ",").map { Int($0) ?? 0 }
             default: fail("unknown option \(flag) (usage: --vectors FILE --queries FILE --dim D [--k 10] [--churn M])")
             }
         }
         guard !vectors.isEmpty, !queries.isEmpty else { fail("--vectors and --queries are required") }
         guard dim > 0, k > 0, churn >= 0 else { fail("--dim and --k must be positive, --churn not negative") }
+        guard buildThreads.allSatisfy({ $0 > 0 }) else { fail("--build-threads takes positive counts, e.g. 1,2") }
     }
 }
 
@@ -91,14 +97,14 @@ func entries(_ vectors: ArraySlice<[Float]>, from start: Int) -> [FileEntry] {
     }
 }
 
-/// Each query alone: latency (ms) and hit ids.
-func timed(_ index: VectorIndex, _ queries: [[Float]], k: Int, exact: Bool) throws -> (ms: [Double], ids: [[Int64]]) {
-    for query in queries.prefix(5) { _ = try index.search(query, k: k, exact: exact) }   // warm-up
+/// Each query alone: latency (ms) and hit ids (`efSearch`: a fixed beam instead of the index's own).
+func timed(_ index: VectorIndex, _ queries: [[Float]], k: Int, exact: Bool, efSearch: Int? = nil) throws -> (ms: [Double], ids: [[Int64]]) {
+    for query in queries.prefix(5) { _ = try index.search(query, k: k, exact: exact, efSearch: efSearch) }   // warm-up
     var ms: [Double] = []
     var ids: [[Int64]] = []
     for query in queries {
         var hits: [ScoredID] = []
-        ms.append(try seconds { hits = try index.search(query, k: k, exact: exact).hits } * 1000)
+        ms.append(try seconds { hits = try index.search(query, k: k, exact: exact, efSearch: efSearch).hits } * 1000)
         ids.append(hits.map(\.id))
     }
     return (ms, ids)
@@ -125,36 +131,85 @@ guard all.count > arguments.churn, !queries.isEmpty else { fail("\(all.count) ve
 let rows = all.count - arguments.churn
 log("\(rows) rows (+\(arguments.churn) for churn), \(queries.count) queries, dim \(dim)")
 
+// --build-threads 1,2: only the graph, built from scratch on a bare VectorIndex per thread count
+// (no store): build seconds and recall@k at the default beam.
+if !arguments.buildThreads.isEmpty {
+    let upserts = all[..<rows].enumerated().map { VectorChange.upsert(id: Int64($0.offset + 1), vector: $0.element) }
+    var runs: [[String: Any]] = []
+    for threads in arguments.buildThreads {
+        var options = VectorIndex.Options()
+        options.buildInBackground = false
+        options.linkThreads = threads
+        let index = try VectorIndex(dimension: dim, options: options)
+        let build = seconds { index.apply(upserts) }
+        let exact = try timed(index, queries, k: k, exact: true)
+        let approximate = try timed(index, queries, k: k, exact: false)
+        log("\(threads) thread(s): graph built in \(rounded(build, 1)) s")
+        runs.append(["threads": threads, "build_s": rounded(build, 2), "ann_recall10": rounded(recall(approximate.ids, exact.ids, k: k), 4),
+                     "ann_p50_ms": rounded(percentile(approximate.ms, 0.5))])
+    }
+    let json = try JSONSerialization.data(withJSONObject: ["rows": rows, "graph_builds": runs], options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+    exit(0)
+}
+
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("search-bench-\(UUID().uuidString)")
 defer { try? FileManager.default.removeItem(at: folder) }
 let databasePath = folder.appendingPathComponent("index.sqlite").path
 
 var storedIDs: [Int64] = []
+var fileWriteSeconds = 0.0
+var lastLinkSeconds = 0.0
+var filling: SQLiteLibrary? = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
 let insertSeconds = try seconds {
-    let store = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
     for start in stride(from: 0, to: rows, by: 2000) {
-        storedIDs += try store.indexFiles(entries(all[start ..< min(start + 2000, rows)], from: start)).map(\.image.id)
+        storedIDs += try filling!.indexFiles(entries(all[start ..< min(start + 2000, rows)], from: start)).map(\.image.id)
         if (start / 2000) % 50 == 49 { log("stored \(start + 2000) rows") }
     }
 }
-log("stored \(rows) rows in \(rounded(insertSeconds, 1)) s; reopening")
+log("stored \(rows) rows in \(rounded(insertSeconds, 1)) s (the graph growing in the background)")
+// Waits for the background writes of the vector file during the inserts; removed below.
+try filling!.writeVectorFile()
+filling = nil
 
-var opened: SQLiteLibrary?
-let openSeconds = try seconds {
-    opened = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim)
+/// Opens the library, timed, and says where its vectors came from.
+func open() throws -> (store: SQLiteLibrary, seconds: Double) {
+    var opened: SQLiteLibrary?
+    let time = try seconds { opened = try SQLiteLibrary(databasePath: databasePath, dataDirectory: folder, modelName: "bench", dimension: dim) }
+    precondition(opened!.vectors.count == rows, "loaded \(opened!.vectors.count) of \(rows) rows")
+    log("opened in \(rounded(time)) s from \(opened!.vectorSource)")
+    return (opened!, time)
 }
-let store = opened!
+
+// From the rows (no vector file): what every open cost before the file, and the whole graph
+// built again on one thread. Closing writes the vector file.
+try? FileManager.default.removeItem(at: URL(fileURLWithPath: databasePath + ".vectors"))
+var fromRows: SQLiteLibrary?
+var openRowsSeconds = 0.0
+(fromRows, openRowsSeconds) = try open()
+let rowsSource = fromRows!.vectorSource
+let buildSeconds = seconds { fromRows!.vectors.finishBuilding() }
+log("graph of \(fromRows!.vectors.footprint.graphNodes) nodes built in \(rounded(buildSeconds, 1)) s")
+fileWriteSeconds = try seconds { try fromRows!.writeVectorFile() }
+let fileBytes = (try? FileManager.default.attributesOfItem(atPath: databasePath + ".vectors")[.size] as? Int) ?? 0
+log("vector file written in \(rounded(fileWriteSeconds, 1)) s (\(fileBytes / 1_000_000) MB)")
+fromRows = nil
+
+// From the vector file.
+let (store, openSeconds) = try open()
 let index = store.vectors
-precondition(index.count == rows, "loaded \(index.count) of \(rows) rows")
-let buildSeconds = seconds { index.finishBuilding() }
+lastLinkSeconds = seconds { index.finishBuilding() }
 let footprint = index.footprint
-log("opened in \(rounded(openSeconds)) s, graph of \(footprint.graphNodes) nodes finished \(rounded(buildSeconds, 1)) s later")
+let residentAfterOpen = residentMB()
 
 let exact = try timed(index, queries, k: k, exact: true)
 let approximate = try timed(index, queries, k: k, exact: false)
 var result: [String: Any] = [
     "rows": rows, "dim": dim, "k": k, "queries": queries.count,
-    "open_s": rounded(openSeconds),
+    "open_s": rounded(openSeconds), "open_from": "\(store.vectorSource)", "open_rows_s": rounded(openRowsSeconds), "open_rows_from": "\(rowsSource)",
+    "vector_file_write_s": rounded(fileWriteSeconds, 2), "vector_file_mb": fileBytes / 1_000_000,
+    "link_after_open_s": rounded(lastLinkSeconds, 2), "resident_mb_after_open": rounded(residentAfterOpen, 0),
+    "ef_search_default": index.beamWidth(live: rows, wanted: k),
     "exact_p50_ms": rounded(percentile(exact.ms, 0.5)), "exact_p99_ms": rounded(percentile(exact.ms, 0.99)),
     "ann_p50_ms": rounded(percentile(approximate.ms, 0.5)), "ann_p99_ms": rounded(percentile(approximate.ms, 0.99)),
     "ann_recall10": rounded(recall(approximate.ids, exact.ids, k: k), 4),
@@ -165,6 +220,14 @@ var result: [String: Any] = [
                  "graph": rounded(Double(footprint.graphBytes) / 1e6, 1)],
     "resident_mb": rounded(residentMB(), 0),
 ]
+
+// Latency against recall as the beam widens.
+var sweep: [[String: Any]] = []
+for ef in [32, 64, 96, 128, 192, 256] {
+    let run = try timed(index, queries, k: k, exact: false, efSearch: ef)
+    sweep.append(["ef": ef, "p50_ms": rounded(percentile(run.ms, 0.5)), "recall10": rounded(recall(run.ids, exact.ids, k: k), 4)])
+}
+result["ef_sweep"] = sweep
 
 if arguments.churn > 0 {
     let m = arguments.churn

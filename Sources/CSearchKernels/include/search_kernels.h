@@ -36,4 +36,8 @@ double sk_dot_f32_f64(const float *a, const float *b, size_t dim);
 /// Hints the cache to fetch `bytes` from `p` (a node about to be scored).
 void sk_prefetch(const void *p, size_t bytes);
 
+/// A 64-bit checksum of `bytes` bytes at `data` (XXH64; not cryptographic), chained by
+/// passing one section's result as the next one's `seed`: the vector file's integrity check.
+uint64_t sk_checksum64(const void *data, size_t bytes, uint64_t seed);
+
 #endif

@@ -15,8 +15,10 @@ struct AppDatabase: Sendable {
         let pool = try wrapDatabase("opening \(path)") { try DatabasePool(path: path, configuration: configuration) }
         // GRDB sets the writer of a WAL pool to synchronous=NORMAL (durable across a crash of the
         // process, not of the machine); the pool has one writer connection, so this holds for it.
+        // A 128 MB page cache on the writer (SQLite's default is 2 MB): the images' sha256 index and
+        // the full-text index take random inserts, and at a million rows they no longer fit 2 MB.
         try wrapDatabase("setting synchronous=FULL on \(path)") {
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -131072") }
         }
         try wrapDatabase("migrating \(path)") { try Self.migrator.migrate(pool) }
         self.pool = pool

@@ -36,6 +36,7 @@ extension SQLiteLibrary {
                 }
                 vectors.apply(pending.changes)
                 followed.withLock { $0 = pending.latest }
+                noteApplied(pending.changes.count)
                 return pending.changes.count
             }
         }
@@ -92,13 +93,47 @@ extension SQLiteLibrary {
 
     /// A stored vector of the right length; throws naming the row otherwise.
     static func checkedVector(_ row: EmbeddingRecord, modelName: String, dimension: Int) throws -> [Float] {
-        let what = "stored embedding of image \(row.imageId) for model \(modelName)"
-        guard row.dim == dimension else {
-            throw LibraryStoreError.vector(.dimensionMismatch(what: what, expected: dimension, actual: row.dim))
+        try checkShape(imageID: row.imageId, dim: row.dim, bytes: row.vector.count, modelName: modelName, dimension: dimension)
+        return VectorBlob.decode(row.vector, dim: row.dim)!
+    }
+
+    /// Throws naming the row when its dimension or byte count does not fit `dimension`.
+    static func checkShape(imageID: Int64, dim: Int, bytes: Int, modelName: String, dimension: Int) throws {
+        let what = "stored embedding of image \(imageID) for model \(modelName)"
+        guard dim == dimension else {
+            throw LibraryStoreError.vector(.dimensionMismatch(what: what, expected: dimension, actual: dim))
         }
-        guard let vector = VectorBlob.decode(row.vector, dim: row.dim) else {
-            throw LibraryStoreError.vector(.dimensionMismatch(what: what, expected: dimension * 4, actual: row.vector.count))
+        guard bytes == dim * 4 else {
+            throw LibraryStoreError.vector(.dimensionMismatch(what: what, expected: dimension * 4, actual: bytes))
         }
-        return vector
+    }
+
+    /// Every stored vector of `modelName` as one matrix in the order SQLite reads them: ids (rows) and values
+    /// (rows, dimension), copied from the blobs straight into one array (the open's full read).
+    static func storedMatrix(_ db: Database, modelName: String, dimension: Int) throws -> (ids: [Int64], values: [Float]) {
+        let count = try EmbeddingRecord.filter(EmbeddingRecord.Columns.model == modelName).fetchCount(db)
+        var ids: [Int64] = []
+        var values: [Float] = []
+        ids.reserveCapacity(count)
+        values.reserveCapacity(count * dimension)
+        let rows = try Row.fetchCursor(db, sql: "SELECT image_id, dim, vector FROM embeddings WHERE model = ?",
+                                       arguments: [modelName])
+        while let row = try rows.next() {
+            let id: Int64 = row[0]
+            let dim: Int = row[1]
+            try row.withUnsafeData(atIndex: 2) { data in
+                let blob = data ?? Data()
+                try checkShape(imageID: id, dim: dim, bytes: blob.count, modelName: modelName, dimension: dimension)
+                ids.append(id)
+                #if _endian(little)
+                let start = values.count
+                values.append(contentsOf: repeatElement(0, count: dimension))
+                values.withUnsafeMutableBytes { raw in _ = blob.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: raw[start * 4 ..< (start + dimension) * 4])) }
+                #else
+                values += VectorBlob.decode(blob, dim: dimension)!
+                #endif
+            }
+        }
+        return (ids, values)
     }
 }

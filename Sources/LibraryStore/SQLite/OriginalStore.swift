@@ -34,46 +34,7 @@ struct OriginalStore: Sendable {
         } catch {
             throw .io(path: folder.path, reason: "cannot create folder: \(error.localizedDescription)")
         }
-        let temp = folder.appendingPathComponent(".tmp-\(UUID().uuidString)")
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: temp.path, reason: "open: \(Self.errnoText())") }
-        var closed = false
-        defer {
-            if !closed { close(fd) }
-        }
-        var written = 0
-        let failure: String? = bytes.withUnsafeBytes { raw -> String? in
-            while written < raw.count {
-                let n = posixWrite(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return "write: \(Self.errnoText())"
-                }
-                written += n
-            }
-            return nil
-        }
-        if let failure {
-            unlink(temp.path)
-            throw .io(path: temp.path, reason: failure)
-        }
-        guard fsync(fd) == 0 else {
-            let reason = "fsync: \(Self.errnoText())"
-            unlink(temp.path)
-            throw .io(path: temp.path, reason: reason)
-        }
-        closed = true
-        guard close(fd) == 0 else {
-            let reason = "close: \(Self.errnoText())"
-            unlink(temp.path)
-            throw .io(path: temp.path, reason: reason)
-        }
-        guard rename(temp.path, final.path) == 0 else {
-            let reason = "rename to \(final.path): \(Self.errnoText())"
-            unlink(temp.path)
-            throw .io(path: temp.path, reason: reason)
-        }
-        try Self.syncFolder(folder)
+        try DurableFile.replace(final) { sink in bytes.withUnsafeBytes { sink.write($0) } }
         // A new `ab/` folder is itself an entry of `originals/`.
         try Self.syncFolder(folder.deletingLastPathComponent())
     }
@@ -106,22 +67,10 @@ struct OriginalStore: Sendable {
     }
 
     static func syncFolder(_ folder: URL) throws(LibraryStoreError) {
-        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(path: folder.path, reason: "open folder: \(errnoText())") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .io(path: folder.path, reason: "fsync folder: \(errnoText())") }
+        try DurableFile.syncFolder(folder)
     }
 
     static func errnoText() -> String {
-        String(cString: strerror(errno))
+        DurableFile.errnoText()
     }
-}
-
-@inline(__always)
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, buffer, count)
-    #else
-    return Darwin.write(fd, buffer, count)
-    #endif
 }

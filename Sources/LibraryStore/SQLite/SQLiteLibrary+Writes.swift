@@ -47,6 +47,7 @@ extension SQLiteLibrary {
                 }
                 vectors.apply(after.external + after.changes)
                 followed.withLock { $0 = after.latest }
+                noteApplied(after.external.count + after.changes.count)
                 // The rows are gone: a failure here leaves an orphan file, never a dangling row.
                 for path in after.filesToRemove { try? originals.remove(relativePath: path) }
                 return result!

@@ -20,6 +20,16 @@ public final class SQLiteLibrary: LibraryStore {
     let followed = Mutex<Int64>(0)
     /// When this process last pruned the change log.
     let lastLogPrune = Mutex<Date>(.distantPast)
+    /// The vector file (SQLiteLibrary+VectorFile.swift): changes applied since it was written, whether
+    /// a background write is queued, the queue that writes it, and how this open loaded the vectors.
+    let unsavedChanges = Mutex<Int>(0)
+    let vectorFileScheduled = Mutex<Bool>(false)
+    let vectorFileQueue = DispatchQueue(label: "LibraryStore.SQLiteLibrary.vectorFile")
+    private let openedFrom = Mutex<VectorSource>(.rows)
+
+    /// Where this open took the vectors from: the vector file (and how many changes the log added),
+    /// or the rows (and why the file was not used). Callers log it; the store does not.
+    public var vectorSource: VectorSource { openedFrom.withLock { $0 } }
 
     /// Points where a test can run code inside an operation (to interleave two writers).
     struct Hooks: Sendable {
@@ -30,7 +40,8 @@ public final class SQLiteLibrary: LibraryStore {
     // MARK: - Opening
 
     /// Opens (creating when needed) the database and the data folder, runs migrations and loads
-    /// every vector of `modelName`. Throws naming the row when a stored vector has another length.
+    /// every vector of `modelName` (from the vector file beside the database when it agrees with
+    /// the database, else from the rows: `vectorSource` says which). Throws naming the row when a stored vector has another length.
     public convenience init(databasePath: String, dataDirectory: URL, modelName: String, dimension: Int) throws(LibraryStoreError) {
         try self.init(databasePath: databasePath, dataDirectory: dataDirectory, modelName: modelName,
                       dimension: dimension, hooks: Hooks())
@@ -56,14 +67,12 @@ public final class SQLiteLibrary: LibraryStore {
             }
         }
         database = try AppDatabase(path: databasePath)
-        // One snapshot: the vectors and the change they are up to.
-        let (stored, latest) = try wrapDatabase("loading embeddings of model \(modelName)") {
-            try database.pool.read { db in
-                (try Self.storedVectors(db, modelName: modelName, dimension: dimension), try Self.latestChange(db))
-            }
-        }
-        vectors.apply(stored)
-        followed.withLock { $0 = latest }
+        let source = try openVectors()
+        openedFrom.withLock { $0 = source }
+    }
+
+    deinit {
+        writeVectorFileAtClose()
     }
 
     // MARK: - Reads
