@@ -3,6 +3,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import Ingest
+import LibraryStore
 import Logging
 
 /// `clip-server serve`: the HTTP API of DESIGN.md 3. The port opens at once (`/healthz` answers,
@@ -96,10 +97,19 @@ struct ServeCommand: AsyncParsableCommand {
         let demo = DemoModel.detect(modelDirectory: modelOptions.directory)
         if let problem = demo?.problem { logger.warning("demo model: \(problem); using defaults") }
         let gallery = demo.map { DemoGallery(demo: $0, databaseURL: store.databaseURL, logger: logger) }
+        let openLog = logger
         let loader = ModelLoadingService(backend: backend, demo: demo, gallery: gallery, live: live, location: store.displayName,
                                          logger: logger) {
             let encoder = try modelOptions.loadEncoder(fastDecode: fastDecode)
-            return (encoder, try store.openLibrary(modelName: encoder.name, dimension: encoder.dimension))
+            let library = try store.openLibrary(modelName: encoder.name, dimension: encoder.dimension)
+            if let sqlite = library as? SQLiteLibrary {
+                switch sqlite.vectorSource {
+                case .file(let caughtUp): openLog.info("vectors read from \(sqlite.vectorFileURL.lastPathComponent), then \(caughtUp) changes from the log")
+                case .rows: openLog.info("vectors read from the database rows (no vector file yet)")
+                case .rowsIgnoringFile(let reason): openLog.warning("vectors read from the database rows: the vector file was not used (\(reason))")
+                }
+            }
+            return (encoder, library)
         }
         let app = ClipApplication.application(
             backend: backend, settings: settings, host: host, port: port, logger: logger, services: [loader],
