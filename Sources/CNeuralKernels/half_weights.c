@@ -60,3 +60,14 @@ bool nk_pack_weight_f16(const float *w, size_t out_features, size_t in_features,
     free(panels);
     return true;
 }
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,f16c")))
+void nk_f16_to_f32(const uint16_t *x, size_t count, float *out) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < count; i++) out[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(x[i])));
+}
+#else
+void nk_f16_to_f32(const uint16_t *x, size_t count, float *out) { (void)x; (void)count; (void)out; __builtin_trap(); }
+#endif

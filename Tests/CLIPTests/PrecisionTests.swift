@@ -63,6 +63,7 @@ private func bits(_ rows: [[Float]]) -> [[UInt32]] { rows.map { $0.map(\.bitPatt
     let auto = try CLIPModel(directory: folder)
     let single = try CLIPModel(directory: folder, precision: .f32)
     #expect(auto.precisionLabel == "f16")
+    #expect(auto.text.weights.tokenEmbedding.precision == .f16 && single.text.weights.tokenEmbedding.precision == .f32)
     #expect(bits(try embeddings(auto)) == bits(try embeddings(single)))
 }
 

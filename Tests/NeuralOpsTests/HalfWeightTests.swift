@@ -77,3 +77,20 @@ func halfPanelsGiveTheBitsOfFloatPanels(_ c: PackedCase) throws {
     // Once packed it stays as it is.
     #expect(plain.prepared(.f16).prepared(.f32).precision == .f16)
 }
+
+@Test func embeddingTablesTurnF16OnlyWhenLossless() throws {
+    try #require(halfWeightsAvailable, "this CPU has no F16C: f16 weights are not used")
+    var values = SeededValues(state: 12)
+    let rows = 11, width = 13
+    let exact = roundedToHalf(values.array(rows * width))
+    let table = EmbeddingTable(Tensor(shape: [rows, width], values: exact)).compacted()
+    #expect(table.precision == .f16)
+    var row = [Float](repeating: .nan, count: width)
+    for r in [0, 5, rows - 1] {
+        table.copyRow(r, into: &row)
+        #expect(row.map(\.bitPattern) == exact[r * width ..< (r + 1) * width].map(\.bitPattern))
+    }
+    var other = exact
+    other[40] = Float(bitPattern: other[40].bitPattern ^ 1)
+    #expect(EmbeddingTable(Tensor(shape: [rows, width], values: other)).compacted().precision == .f32)
+}

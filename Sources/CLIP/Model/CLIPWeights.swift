@@ -34,7 +34,7 @@ struct VisionWeights: Sendable {
 }
 
 struct TextWeights: Sendable {
-    let tokenEmbedding: Tensor      // (vocab, width)
+    let tokenEmbedding: EmbeddingTable  // (vocab, width)
     let positionEmbedding: Tensor   // (positions, width)
     let layers: [EncoderLayerWeights]
     let finalLayerNormWeight, finalLayerNormBias: Tensor
@@ -117,7 +117,7 @@ extension CLIPWeights {
             postLayerNormBias: try file.load("vision_model.post_layernorm.bias", shape: [vw]),
             projection: LinearWeight(try file.load("visual_projection.weight", shape: [p, vw]), pack: false))
         text = TextWeights(
-            tokenEmbedding: try file.load("text_model.embeddings.token_embedding.weight", shape: [t.vocabSize, tw]),
+            tokenEmbedding: EmbeddingTable(try file.load("text_model.embeddings.token_embedding.weight", shape: [t.vocabSize, tw])),
             positionEmbedding: try file.load("text_model.embeddings.position_embedding.weight",
                                              shape: [t.maxPositionEmbeddings, tw]),
             layers: try layers("text_model", t.tower),
@@ -170,7 +170,7 @@ extension CLIPWeights {
             // `x @ proj` with proj (width, projection): transpose to the (out, in) layout.
             projection: LinearWeight(transposed(try file.load("visual.proj", shape: [vw, p])), pack: false))
         text = TextWeights(
-            tokenEmbedding: try file.load("token_embedding.weight", shape: [t.vocabSize, tw]),
+            tokenEmbedding: EmbeddingTable(try file.load("token_embedding.weight", shape: [t.vocabSize, tw])),
             positionEmbedding: try file.load("positional_embedding", shape: [t.maxPositionEmbeddings, tw]),
             layers: try layers("", t.tower),
             finalLayerNormWeight: try file.load("ln_final.weight", shape: [tw]),

@@ -2,6 +2,7 @@
 // linear weights as f16 when every one of them is exactly an f16 value (OpenAI's released weights
 // are fp16 values stored as F32), which changes no output bit; otherwise f32. Embeddings, LayerNorm
 // weights and biases stay f32 in every precision; under int8 the patch embedding and projections too.
+// The token embedding table is kept as f16 whenever that is lossless (except under `f32`).
 import NeuralOps
 
 /// What `--precision` asks for.
@@ -85,7 +86,9 @@ extension TextWeights {
     func prepared(_ setting: PrecisionSetting) -> TextWeights {
         let packing = TowerPacking(setting.precision(for: linearWeights))
         return TextWeights(
-            tokenEmbedding: tokenEmbedding, positionEmbedding: positionEmbedding,
+            // f16 where lossless, unless f32 is asked for: a lookup table, exact either way.
+            tokenEmbedding: setting == .f32 ? tokenEmbedding : tokenEmbedding.compacted(),
+            positionEmbedding: positionEmbedding,
             layers: layers.map { $0.mapLinear(packing.layer) },
             finalLayerNormWeight: finalLayerNormWeight, finalLayerNormBias: finalLayerNormBias,
             projection: packing.end(projection))

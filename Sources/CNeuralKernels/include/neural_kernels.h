@@ -64,6 +64,9 @@ bool nk_is_exact_f16(const float *x, size_t count);
 /// out[i] = x[i] rounded to f16 (nearest even), as bits. Needs nk_has_f16c().
 void nk_f32_to_f16(const float *x, size_t count, uint16_t *out);
 
+/// out[i] = x[i] (f16 bits) as a float (exact). Needs nk_has_f16c().
+void nk_f16_to_f32(const uint16_t *x, size_t count, float *out);
+
 /// nk_pack_weight's panels, rounded to f16 (nk_packed_weight_count values); false when out of memory.
 /// Needs nk_has_f16c().
 bool nk_pack_weight_f16(const float *w, size_t out_features, size_t in_features, uint16_t *packed);
