@@ -38,7 +38,7 @@ struct PrecisionCheckCommand: ParsableCommand {
         // One model at a time: the two never need to be resident together.
         let (label, checked) = try embed(decoded, precision: modelOptions.precision)
         let (_, reference) = try embed(decoded, precision: .f32)
-        let cosines = zip(checked, reference).map { zip($0, $1).reduce(Double(0)) { $0 + Double($1.0) * Double($1.1) } }
+        let cosines = zip(checked, reference).map(cosine)
         let result = PrecisionCheckResult(precision: label, images: decoded.count,
                                           minCosine: cosines.min() ?? 1,
                                           meanCosine: cosines.reduce(0, +) / Double(max(cosines.count, 1)))
@@ -57,6 +57,17 @@ struct PrecisionCheckCommand: ParsableCommand {
         }
         return (encoder.model.precisionLabel, encoder.encode(images: images))
     }
+}
+
+/// Cosine of two vectors in Double (divided by both norms: unit-length Floats are 1 only to about 1e-7).
+private func cosine(_ a: [Float], _ b: [Float]) -> Double {
+    var dot = 0.0, na = 0.0, nb = 0.0
+    for (x, y) in zip(a, b) {
+        dot += Double(x) * Double(y)
+        na += Double(x) * Double(x)
+        nb += Double(y) * Double(y)
+    }
+    return dot / (na * nb).squareRoot()
 }
 
 /// `precision-check`'s output (cosines of unit vectors, computed in Double).
