@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { I8_MR = 6, I8_MC = 48 };
+// 4-row tiles: 8 s32 accumulators, the two widened weight vectors, a broadcast and a product fit
+// the 16 ymm registers; with 6 rows (as the f32 kernel) the compiler spills accumulators, and the
+// kernel ran at 63 GMAC/s per thread here against 89 with 4 (bench/gemm/precision_bench.c's shape).
+enum { I8_MR = 4, I8_MC = 48 };
 
 static size_t kpairs(size_t in_features) { return (in_features + 1) / 2; }
 
@@ -55,7 +58,11 @@ void nk_pack_weight_int8(const float *w, size_t out_features, size_t in_features
 }
 
 size_t nk_int8_rows_count(size_t rows, size_t in_features) {
-    return (rows + I8_MR - 1) / I8_MR * I8_MR * kpairs(in_features);
+    return nk_int8_row_scales_count(rows) * kpairs(in_features);
+}
+
+size_t nk_int8_row_scales_count(size_t rows) {
+    return (rows + I8_MR - 1) / I8_MR * I8_MR;
 }
 
 #if defined(__x86_64__)
@@ -159,14 +166,12 @@ static inline void i8_tile(const int mr, size_t kp, const int32_t *a, const int8
     __m256i c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();
     __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256();
     __m256i c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
-    __m256i c40 = _mm256_setzero_si256(), c41 = _mm256_setzero_si256();
-    __m256i c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
     for (size_t j = 0; j < kp; j++) {
         const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 32 * j)));
         const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 32 * j + 16)));
-        I8_ROW(0) I8_ROW(1) I8_ROW(2) I8_ROW(3) I8_ROW(4) I8_ROW(5)
+        I8_ROW(0) I8_ROW(1) I8_ROW(2) I8_ROW(3)
     }
-    I8_STORE(0) I8_STORE(1) I8_STORE(2) I8_STORE(3) I8_STORE(4) I8_STORE(5)
+    I8_STORE(0) I8_STORE(1) I8_STORE(2) I8_STORE(3)
 }
 
 __attribute__((target("avx2,fma")))
@@ -174,8 +179,6 @@ static void i8_tile_any(size_t mr, size_t kp, const int32_t *a, const int8_t *b,
                         const float *col_scales, float *c, size_t ldc, size_t cols, bool accumulate,
                         const float *bias, bool gelu) {
     switch (mr) {
-    case 6: i8_tile(6, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
-    case 5: i8_tile(5, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
     case 4: i8_tile(4, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
     case 3: i8_tile(3, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
     case 2: i8_tile(2, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;

@@ -204,7 +204,7 @@ private func int8Linear(
     bias: Tensor?, into out: UnsafeMutablePointer<Float>, accumulate: Bool, activation: nk_activation
 ) {
     let quantized = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(rows, weight.inFeatures)))
-    let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: (rows + 5) / 6 * 6)
+    let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(rows))
     defer { quantized.deallocate(); rowScales.deallocate() }
     nk_quantize_rows_int8(x, xStride, rows, weight.inFeatures, quantized, rowScales)
     let job = PackedLinearJob(x: x, rows: rows, xStride: xStride,

@@ -90,13 +90,17 @@ size_t nk_int8_scale_count(size_t out_features);
 void nk_pack_weight_int8(const float *w, size_t out_features, size_t in_features, int8_t *packed,
                          float *scales);
 
-/// 32-bit words of nk_quantize_rows_int8's output for `rows` rows: rows rounded up to 6, times the
-/// k pairs.
+/// 32-bit words of nk_quantize_rows_int8's output for `rows` rows: nk_int8_row_scales_count(rows)
+/// times the k pairs.
 size_t nk_int8_rows_count(size_t rows, size_t in_features);
+
+/// Row scales nk_quantize_rows_int8 writes: rows rounded up to the kernel's tile height.
+size_t nk_int8_row_scales_count(size_t rows);
 
 /// Quantizes x (rows, in_features; row stride x_stride) per row: row_scales[r] = max|x[r, :]| / 127
 /// (1 for an all-zero row), q = nearbyint(x / scale) as s16, two per word (k even in the low half),
-/// in tiles of 6 rows. row_scales: rows rounded up to 6 (0 past rows). Needs nk_has_avx2_fma().
+/// in tiles of the kernel's height. row_scales: nk_int8_row_scales_count(rows) (0 past rows).
+/// Needs nk_has_avx2_fma().
 void nk_quantize_rows_int8(const float *x, size_t x_stride, size_t rows, size_t in_features,
                            int32_t *packed_rows, float *row_scales);
 
