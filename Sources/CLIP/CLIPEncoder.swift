@@ -17,8 +17,10 @@ public final class CLIPEncoder: Sendable {
     /// Loads `directory` (config.json + model.safetensors). The vocabulary is the folder's own
     /// vocab.json + merges.txt when present, else `fallbackVocabulary` (OpenAI's
     /// bpe_simple_vocab_16e6.txt.gz). Throws `CLIPError` naming the missing or malformed file.
-    public init(modelDirectory: URL, fallbackVocabulary: URL, imageBatchSize: Int = 32, fastDecode: Bool = false) throws {
-        model = try CLIPModel(directory: modelDirectory)
+    /// `precision`: each tower's weight precision (`auto`: f16 where lossless, see `PrecisionSetting`).
+    public init(modelDirectory: URL, fallbackVocabulary: URL, imageBatchSize: Int = 32,
+                precision: PrecisionSetting = .auto, fastDecode: Bool = false) throws {
+        model = try CLIPModel(directory: modelDirectory, precision: precision)
         tokenizer = try BPETokenizer.load(modelDirectory: modelDirectory, fallbackVocabulary: fallbackVocabulary)
         guard tokenizer.vocabularySize <= model.config.text.vocabSize else {
             throw CLIPError.invalidModelConfig(

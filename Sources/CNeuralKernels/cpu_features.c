@@ -14,3 +14,10 @@ bool nk_has_avx2_fma(void) {
 bool nk_has_avx2_fma(void) { return false; }
 
 #endif
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+void nk_release_free_memory(void) { malloc_trim(0); }
+#else
+void nk_release_free_memory(void) {}
+#endif

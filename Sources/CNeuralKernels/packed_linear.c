@@ -57,13 +57,6 @@ enum { MR = 6, KC = 768, MC = 72 };
 #define NK_ROW_STORE(i)                                                               \
     if (mr > i) store_row(c + (size_t)i * ldc, c##i##0, c##i##1, cols, load_c, bias, gelu);
 
-/// QuickGELU `x · sigmoid(1.702 x) = x / (1 + exp(-1.702 x))` on 8 lanes.
-__attribute__((target("avx2,fma"), always_inline))
-static inline __m256 quick_gelu256(__m256 x) {
-    const __m256 e = nk_exp256(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)));
-    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
-
 /// Writes one 16-wide output row segment: row (=, +=) r0|r1 (+ bias), then QuickGELU when `gelu`
 /// (the last K block of an MLP's first layer: the activation costs no pass of its own over memory);
 /// only `cols` of it.
@@ -80,8 +73,8 @@ static inline void store_row(float *row, __m256 r0, __m256 r1, size_t cols, bool
             r1 = _mm256_add_ps(r1, _mm256_loadu_ps(bias + 8));
         }
         if (gelu) {
-            r0 = quick_gelu256(r0);
-            r1 = quick_gelu256(r1);
+            r0 = nk_quick_gelu256(r0);
+            r1 = nk_quick_gelu256(r1);
         }
         _mm256_storeu_ps(row, r0);
         _mm256_storeu_ps(row + 8, r1);
@@ -95,18 +88,34 @@ static inline void store_row(float *row, __m256 r0, __m256 r1, size_t cols, bool
         if (bias) tmp[j] += bias[j];
     }
     if (gelu) {
-        _mm256_storeu_ps(tmp, quick_gelu256(_mm256_loadu_ps(tmp)));
-        _mm256_storeu_ps(tmp + 8, quick_gelu256(_mm256_loadu_ps(tmp + 8)));
+        _mm256_storeu_ps(tmp, nk_quick_gelu256(_mm256_loadu_ps(tmp)));
+        _mm256_storeu_ps(tmp + 8, nk_quick_gelu256(_mm256_loadu_ps(tmp + 8)));
     }
     for (size_t j = 0; j < cols; j++) row[j] = tmp[j];
 }
 
+/// 16 consecutive weights of a panel row as two 8-lane vectors: f32 as stored, or f16 widened with
+/// F16C (exact: every f16 is a float), so both formats feed the same FMAs in the same order.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void load_b(const void *b, size_t k, bool half, __m256 *b0, __m256 *b1) {
+    if (half) {
+        const uint16_t *h = (const uint16_t *)b + k * NK_PANEL;
+        *b0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+        *b1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 8)));
+    } else {
+        const float *f = (const float *)b + k * NK_PANEL;
+        *b0 = _mm256_loadu_ps(f);
+        *b1 = _mm256_loadu_ps(f + 8);
+    }
+}
+
 /// C[0..<mr, 0..<cols] (= or +=) A[0..<mr, 0..<kc] · B (kc, 16) (+ bias).
-/// a: packed rows, element (i, k) at a[k·MR + i]; b: a packed sub-panel (kc x 16, row-major); c: row stride ldc.
+/// a: packed rows, element (i, k) at a[k·MR + i]; b: a packed sub-panel (kc x 16, row-major), floats or
+/// (`half`) f16 bits; c: row stride ldc.
 /// `load_c`: add what C holds (a later K block, or accumulate); `bias`: 16 values or NULL; `gelu`:
 /// QuickGELU on the result.
-__attribute__((target("avx2,fma"), always_inline))
-static inline void tile(const int mr, size_t kc, const float *a, const float *b,
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void tile(const int mr, size_t kc, const float *a, const void *b, bool half,
                         float *c, size_t ldc, size_t cols, bool load_c, const float *bias, bool gelu) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -120,26 +129,29 @@ static inline void tile(const int mr, size_t kc, const float *a, const float *b,
         _mm_prefetch((const char *)(c + (size_t)i * ldc + 15), _MM_HINT_T0);
     }
     for (size_t k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        b += NK_PANEL;
+        __m256 b0, b1;
+        load_b(b, k, half, &b0, &b1);
         NK_ROW_FMA(0) NK_ROW_FMA(1) NK_ROW_FMA(2) NK_ROW_FMA(3) NK_ROW_FMA(4) NK_ROW_FMA(5)
         a += MR;
     }
     NK_ROW_STORE(0) NK_ROW_STORE(1) NK_ROW_STORE(2) NK_ROW_STORE(3) NK_ROW_STORE(4) NK_ROW_STORE(5)
 }
 
-__attribute__((target("avx2,fma")))
-static void tile_any(size_t mr, size_t kc, const float *a, const float *b,
-                     float *c, size_t ldc, size_t cols, bool load_c, const float *bias, bool gelu) {
-    switch (mr) {
-    case 6: tile(6, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
-    case 5: tile(5, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
-    case 4: tile(4, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
-    case 3: tile(3, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
-    case 2: tile(2, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
-    default: tile(1, kc, a, b, c, ldc, cols, load_c, bias, gelu); break;
+#define NK_TILE_ANY(name, half)                                                                     \
+    __attribute__((target("avx2,fma,f16c")))                                                        \
+    static void name(size_t mr, size_t kc, const float *a, const void *b, float *c, size_t ldc,     \
+                     size_t cols, bool load_c, const float *bias, bool gelu) {                      \
+        switch (mr) {                                                                               \
+        case 6: tile(6, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
+        case 5: tile(5, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
+        case 4: tile(4, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
+        case 3: tile(3, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
+        case 2: tile(2, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
+        default: tile(1, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                  \
+        }                                                                                           \
     }
-}
+NK_TILE_ANY(tile_any_f32, false)
+NK_TILE_ANY(tile_any_f16, true)
 
 // MARK: - Blocked driver
 
@@ -162,9 +174,11 @@ static void pack_rows(const float *x, size_t x_stride, size_t m0, size_t m1, siz
     }
 }
 
-__attribute__((target("avx2,fma")))
-void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
-                           const float *packed, size_t in_features, size_t out_features,
+/// The blocked driver for either weight format (`half`: f16 panels); the two entry points below are
+/// its only callers, each with `half` a constant.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void packed_linear(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
+                           const void *packed, bool half, size_t in_features, size_t out_features,
                            size_t panel_begin, size_t panel_end,
                            const float *bias, float *out, size_t out_stride, bool accumulate,
                            nk_activation activation) {
@@ -196,13 +210,17 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
             for (size_t p = panel_begin; p < panel_end; p++) {
                 const size_t col = p * NK_PANEL;
                 const size_t cols = out_features - col < NK_PANEL ? out_features - col : NK_PANEL;
-                const float *b = packed + (p * in_features + k0) * NK_PANEL;
+                const size_t offset = (p * in_features + k0) * NK_PANEL;
+                const void *b = half ? (const void *)((const uint16_t *)packed + offset)
+                                     : (const void *)((const float *)packed + offset);
                 const float *bias_p = (first_k && bias) ? bias + col : NULL;
                 const bool load_c = !first_k || accumulate;
                 const float *a = rows;
                 for (size_t m = m0; m < m1; m += MR) {
                     const size_t mr = m1 - m < MR ? m1 - m : MR;
-                    tile_any(mr, kc, a, b, out + m * out_stride + col, out_stride, cols, load_c, bias_p, gelu);
+                    float *c = out + m * out_stride + col;
+                    if (half) tile_any_f16(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
+                    else tile_any_f32(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
                     a += MR * kc;
                 }
             }
@@ -211,17 +229,42 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
     free(rows);
 }
 
-#else
+#endif
 
+// MARK: - Entry points
+
+#if defined(__x86_64__)
+#define NK_F16C_TARGET __attribute__((target("avx2,fma,f16c")))
+#else
+#define NK_F16C_TARGET
+#endif
+
+NK_F16C_TARGET  // F16C: the f32 entry shares the driver, and uses none of it
 void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
                            const float *packed, size_t in_features, size_t out_features,
                            size_t panel_begin, size_t panel_end,
                            const float *bias, float *out, size_t out_stride, bool accumulate,
                            nk_activation activation) {
-    (void)x; (void)activation; (void)x_stride; (void)row_begin; (void)row_end; (void)packed; (void)in_features;
-    (void)out_features; (void)panel_begin; (void)panel_end; (void)bias; (void)out; (void)out_stride;
-    (void)accumulate;
-    __builtin_trap();
+#if defined(__x86_64__)
+    packed_linear(x, x_stride, row_begin, row_end, packed, false, in_features, out_features, panel_begin,
+                  panel_end, bias, out, out_stride, accumulate, activation);
+#else
+    __builtin_trap();  // callers check nk_has_avx2_fma / nk_has_f16c first
+#endif
 }
 
+NK_F16C_TARGET
+void nk_packed_linear_f16_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
+                               const uint16_t *packed, size_t in_features, size_t out_features,
+                               size_t panel_begin, size_t panel_end,
+                               const float *bias, float *out, size_t out_stride, bool accumulate,
+                               nk_activation activation) {
+#if defined(__x86_64__)
+    packed_linear(x, x_stride, row_begin, row_end, packed, true, in_features, out_features, panel_begin,
+                  panel_end, bias, out, out_stride, accumulate, activation);
+#else
+    __builtin_trap();  // callers check nk_has_avx2_fma / nk_has_f16c first
 #endif
+}
+
+

@@ -24,4 +24,11 @@ static inline __m256 nk_exp256(__m256 x) {
     return _mm256_mul_ps(y, _mm256_castsi256_ps(bits));
 }
 
+/// QuickGELU `x · sigmoid(1.702 x) = x / (1 + exp(-1.702 x))` on 8 lanes.
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256 nk_quick_gelu256(__m256 x) {
+    const __m256 e = nk_exp256(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
 #endif

@@ -102,13 +102,13 @@ public func linear(
     precondition(!(accumulate && activation != nil), "linear: an activation on an accumulated output")
     guard rows > 0 else { return }
     var applied = false
-    if let packed = weight.packed {
+    if let tensor = weight.tensor {
+        linear(x, rows: rows, xStride: xStride, weight: tensor, bias: bias, into: out, accumulate: accumulate)
+    } else {
         let fused = activation == .quickGELU
-        packedLinear(x, rows: rows, xStride: xStride ?? weight.inFeatures, weight: weight, packed: packed,
+        packedLinear(x, rows: rows, xStride: xStride ?? weight.inFeatures, weight: weight,
                      bias: bias, into: out, accumulate: accumulate, activation: fused ? NK_QUICK_GELU : NK_NONE)
         applied = fused
-    } else if let tensor = weight.tensor {
-        linear(x, rows: rows, xStride: xStride, weight: tensor, bias: bias, into: out, accumulate: accumulate)
     }
     if let activation, !applied {
         activation.apply(out, count: rows * weight.outFeatures)

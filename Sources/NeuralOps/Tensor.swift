@@ -53,3 +53,18 @@ extension Tensor {
         storage = tensor.storage
     }
 }
+
+/// Immutable bytes on a 64-byte boundary for packed weights in other formats than Float (f16, int8),
+/// written once while the weight is prepared, then only read.
+public final class ByteStorage: @unchecked Sendable {
+    // @unchecked: written only during preparation, then only read.
+    public let base: UnsafeMutableRawPointer
+    public let byteCount: Int
+
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        base = .allocate(byteCount: max(byteCount, 1), alignment: 64)
+    }
+
+    deinit { base.deallocate() }
+}

@@ -16,8 +16,7 @@ struct BenchCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model folder (default: $CLIP_MODEL, else Models/clip-vit-base-patch32).")
-    var model: String?
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Timed runs at batch 32 (batch 1 and text latency use 4x as many).")
     var runs = 5
@@ -27,13 +26,12 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let folder = model ?? ProcessInfo.processInfo.environment["CLIP_MODEL"] ?? "Models/clip-vit-base-patch32"
-        let directory = URL(fileURLWithPath: folder)
+        let directory = modelOptions.directory
         progress("loading \(directory.path)")
         let loadStart = ContinuousClock.now
         let clip: CLIPModel
         do {
-            clip = try CLIPModel(directory: directory)
+            clip = try CLIPModel(directory: directory, precision: modelOptions.precision)
         } catch {
             FileHandle.standardError.write(Data("bench: \(error.description)\n".utf8))
             throw ExitCode.failure
@@ -44,6 +42,9 @@ struct BenchCommand: ParsableCommand {
         var figures: [String: Any] = [
             "model": directory.standardizedFileURL.path,
             "load_ms": milliseconds(loadTime),
+            "precision": clip.precisionLabel,
+            // VmRSS with the weights loaded, before any forward pass allocates its scratch.
+            "resident_mb": residentMegabytes() as Any? ?? NSNull(),
             "engine_threads": computeThreads,
             "OPENBLAS_CORETYPE": ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] as Any? ?? NSNull(),
             "cores": ProcessInfo.processInfo.activeProcessorCount,
@@ -83,6 +84,7 @@ struct BenchCommand: ParsableCommand {
         // Read after the runs: NeuralOps sets OpenBLAS's thread count on its first sgemm.
         figures["openblas_threads"] = OpenBLASInfo.threads as Any? ?? NSNull()
         figures["openblas_core"] = OpenBLASInfo.coreName as Any? ?? NSNull()
+        figures["resident_mb_after_runs"] = residentMegabytes() as Any? ?? NSNull()
 
         let data = try JSONSerialization.data(withJSONObject: figures.mapValues(rounded),
             options: [.sortedKeys, .withoutEscapingSlashes])
@@ -90,6 +92,14 @@ struct BenchCommand: ParsableCommand {
     }
 
     // MARK: - Measuring
+
+    /// This process's resident memory (VmRSS in /proc/self/status) in MB (2^20 bytes); nil off Linux.
+    private func residentMegabytes() -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kilobytes / 1024
+    }
 
     /// Median seconds of `runs` calls after one warm-up call.
     private func median(runs: Int, _ body: () -> Void) -> Double {

@@ -13,7 +13,7 @@ struct ClipServer: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, IndexCommand.self, SearchCommand.self, EmbedCommand.self, TokenizeCommand.self,
-            PreprocessCommand.self, FetchModelCommand.self, BenchCommand.self,
+            PreprocessCommand.self, FetchModelCommand.self, BenchCommand.self, PrecisionCheckCommand.self,
         ]
     )
 

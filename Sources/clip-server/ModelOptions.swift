@@ -9,6 +9,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model folder: config.json, model.safetensors, and vocab.json + merges.txt (default: $CLIP_MODEL, then Models/clip-vit-base-patch32).")
     var model: String?
 
+    @Option(name: .long, help: "Weight precision: auto (f16 where every weight of a tower is an exact fp16 value, else f32), f32, f16 (rounds weights that are not), int8.")
+    var precision: PrecisionSetting = .auto
+
     static let defaultModel = "Models/clip-vit-base-patch32"
     static let fallbackVocabulary = URL(fileURLWithPath: "Models/bpe_simple_vocab_16e6.txt.gz")
 
@@ -21,9 +24,12 @@ struct ModelOptions: ParsableArguments {
     }
 
     func loadEncoder(fastDecode: Bool = false) throws -> CLIPEncoder {
-        try CLIPEncoder(modelDirectory: directory, fallbackVocabulary: Self.fallbackVocabulary, fastDecode: fastDecode)
+        try CLIPEncoder(modelDirectory: directory, fallbackVocabulary: Self.fallbackVocabulary, precision: precision,
+                        fastDecode: fastDecode)
     }
 }
+
+extension PrecisionSetting: ExpressibleByArgument {}
 
 /// One line on stderr and a non-zero exit: how every command reports bad input (DESIGN.md 3).
 func exitWithMessage(_ command: String, _ message: String) -> Never {

@@ -16,30 +16,51 @@ public final class CLIPModel: Sendable {
     /// The model directory's name, e.g. "clip-vit-base-patch32".
     public let name: String
 
+    /// The weight precision each tower runs in (see `PrecisionSetting`).
+    public let imagePrecision: WeightPrecision
+    public let textPrecision: WeightPrecision
+
     let vision: VisionTransformer
     let text: TextTransformer
 
     /// Loads `model.safetensors` from `directory`, with Hugging Face or OpenAI/open_clip key names.
     /// `config.json` is required with Hugging Face names; with open_clip names it is optional and the
     /// sizes are read off the tensor shapes when it is absent (see OpenCLIPConfig.swift).
-    public init(directory: URL) throws(CLIPError) {
-        let weightsURL = directory.appendingPathComponent("model.safetensors")
-        let configURL = directory.appendingPathComponent("config.json")
-        let file = try SafeTensorsFile(url: weightsURL)
-        let naming = try WeightNaming.detect(in: file)
+    /// `precision` chooses each tower's weight precision (`auto`: f16 where that is lossless).
+    public init(directory: URL, precision: PrecisionSetting = .auto) throws(CLIPError) {
         let config: CLIPConfig
-        if naming == .openCLIP, !FileManager.default.fileExists(atPath: configURL.path) {
-            config = try CLIPConfig(inferringFrom: file)
-        } else {
-            config = try CLIPConfig(contentsOf: configURL)
+        let visionWeights: VisionWeights, textWeights: TextWeights
+        let rawLogitScale: Float
+        do {  // the file and the unpacked tensors end with this block
+            let weightsURL = directory.appendingPathComponent("model.safetensors")
+            let configURL = directory.appendingPathComponent("config.json")
+            let file = try SafeTensorsFile(url: weightsURL)
+            let naming = try WeightNaming.detect(in: file)
+            if naming == .openCLIP, !FileManager.default.fileExists(atPath: configURL.path) {
+                config = try CLIPConfig(inferringFrom: file)
+            } else {
+                config = try CLIPConfig(contentsOf: configURL)
+            }
+            let weights = try CLIPWeights(file: file, naming: naming, config: config)
+            visionWeights = weights.vision.prepared(precision)
+            textWeights = weights.text.prepared(precision)
+            rawLogitScale = weights.logitScale
         }
-        let weights = try CLIPWeights(file: file, naming: naming, config: config)
+        releaseFreeMemory()  // the tensors' copies were freed: give their pages back
 
         self.config = config
-        logitScale = Foundation.exp(weights.logitScale)
+        logitScale = Foundation.exp(rawLogitScale)
         name = directory.standardizedFileURL.lastPathComponent
-        vision = VisionTransformer(config: config.vision, weights: weights.vision, projectionDim: config.projectionDim)
-        text = TextTransformer(config: config.text, weights: weights.text, projectionDim: config.projectionDim)
+        imagePrecision = runningPrecision(visionWeights.layers)
+        textPrecision = runningPrecision(textWeights.layers)
+        vision = VisionTransformer(config: config.vision, weights: visionWeights, projectionDim: config.projectionDim)
+        text = TextTransformer(config: config.text, weights: textWeights, projectionDim: config.projectionDim)
+    }
+
+    /// The precision in use: one name when both towers share it ("f16"), else "image=f32,text=f16".
+    public var precisionLabel: String {
+        imagePrecision == textPrecision ? imagePrecision.rawValue
+            : "image=\(imagePrecision.rawValue),text=\(textPrecision.rawValue)"
     }
 
     /// pixels: (batch, 3, imageSize, imageSize) normalized, channel-major → (batch, projectionDim),

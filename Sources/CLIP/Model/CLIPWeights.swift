@@ -5,6 +5,8 @@
 // - OpenAI / open_clip (`visual.transformer.resblocks.N.attn.in_proj_weight`, ...), as in
 //   https://github.com/openai/CLIP/blob/main/clip/model.py
 // Every tensor is checked by name and shape against the config before it is converted to Float.
+// Linear weights stay (out, in) tensors here (`pack: false`): CLIPModel packs each tower's in the
+// precision it chooses once it has seen them all (TowerPrecision.swift).
 import NeuralOps
 
 /// One pre-LN residual block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`.
@@ -32,7 +34,7 @@ struct VisionWeights: Sendable {
 }
 
 struct TextWeights: Sendable {
-    let tokenEmbedding: Tensor      // (vocab, width)
+    let tokenEmbedding: EmbeddingTable  // (vocab, width)
     let positionEmbedding: Tensor   // (positions, width)
     let layers: [EncoderLayerWeights]
     let finalLayerNormWeight, finalLayerNormBias: Tensor
@@ -88,15 +90,15 @@ extension CLIPWeights {
                 result.append(EncoderLayerWeights(
                     layerNorm1Weight: try file.load("\(l).layer_norm1.weight", shape: [w]),
                     layerNorm1Bias: try file.load("\(l).layer_norm1.bias", shape: [w]),
-                    qkvWeight: LinearWeight(concatenateRows([q, k, vv], shape: [3 * w, w])),
+                    qkvWeight: LinearWeight(concatenateRows([q, k, vv], shape: [3 * w, w]), pack: false),
                     qkvBias: concatenateRows([qb, kb, vb], shape: [3 * w]),
-                    outWeight: LinearWeight(try file.load("\(l).self_attn.out_proj.weight", shape: [w, w])),
+                    outWeight: LinearWeight(try file.load("\(l).self_attn.out_proj.weight", shape: [w, w]), pack: false),
                     outBias: try file.load("\(l).self_attn.out_proj.bias", shape: [w]),
                     layerNorm2Weight: try file.load("\(l).layer_norm2.weight", shape: [w]),
                     layerNorm2Bias: try file.load("\(l).layer_norm2.bias", shape: [w]),
-                    fc1Weight: LinearWeight(try file.load("\(l).mlp.fc1.weight", shape: [m, w])),
+                    fc1Weight: LinearWeight(try file.load("\(l).mlp.fc1.weight", shape: [m, w]), pack: false),
                     fc1Bias: try file.load("\(l).mlp.fc1.bias", shape: [m]),
-                    fc2Weight: LinearWeight(try file.load("\(l).mlp.fc2.weight", shape: [w, m])),
+                    fc2Weight: LinearWeight(try file.load("\(l).mlp.fc2.weight", shape: [w, m]), pack: false),
                     fc2Bias: try file.load("\(l).mlp.fc2.bias", shape: [w])))
             }
             return result
@@ -105,7 +107,7 @@ extension CLIPWeights {
         let patch = try file.load("vision_model.embeddings.patch_embedding.weight",
                                   shape: [vw, v.numChannels, v.patchSize, v.patchSize])
         vision = VisionWeights(
-            patchWeight: LinearWeight(reshaped(patch, [vw, patchDim])),
+            patchWeight: LinearWeight(reshaped(patch, [vw, patchDim]), pack: false),
             classEmbedding: try file.load("vision_model.embeddings.class_embedding", shape: [vw]),
             positionEmbedding: try file.load("vision_model.embeddings.position_embedding.weight", shape: [v.numPositions, vw]),
             preLayerNormWeight: try file.load("vision_model.pre_layrnorm.weight", shape: [vw]),
@@ -113,15 +115,15 @@ extension CLIPWeights {
             layers: try layers("vision_model", v.tower),
             postLayerNormWeight: try file.load("vision_model.post_layernorm.weight", shape: [vw]),
             postLayerNormBias: try file.load("vision_model.post_layernorm.bias", shape: [vw]),
-            projection: LinearWeight(try file.load("visual_projection.weight", shape: [p, vw])))
+            projection: LinearWeight(try file.load("visual_projection.weight", shape: [p, vw]), pack: false))
         text = TextWeights(
-            tokenEmbedding: try file.load("text_model.embeddings.token_embedding.weight", shape: [t.vocabSize, tw]),
+            tokenEmbedding: EmbeddingTable(try file.load("text_model.embeddings.token_embedding.weight", shape: [t.vocabSize, tw])),
             positionEmbedding: try file.load("text_model.embeddings.position_embedding.weight",
                                              shape: [t.maxPositionEmbeddings, tw]),
             layers: try layers("text_model", t.tower),
             finalLayerNormWeight: try file.load("text_model.final_layer_norm.weight", shape: [tw]),
             finalLayerNormBias: try file.load("text_model.final_layer_norm.bias", shape: [tw]),
-            projection: LinearWeight(try file.load("text_projection.weight", shape: [p, tw])))
+            projection: LinearWeight(try file.load("text_projection.weight", shape: [p, tw]), pack: false))
         logitScale = try scalar(file, "logit_scale")
     }
 
@@ -141,15 +143,15 @@ extension CLIPWeights {
                     layerNorm1Weight: try file.load("\(l).ln_1.weight", shape: [w]),
                     layerNorm1Bias: try file.load("\(l).ln_1.bias", shape: [w]),
                     // in_proj_weight is q, k, v stacked by rows: already the fused layout.
-                    qkvWeight: LinearWeight(try file.load("\(l).attn.in_proj_weight", shape: [3 * w, w])),
+                    qkvWeight: LinearWeight(try file.load("\(l).attn.in_proj_weight", shape: [3 * w, w]), pack: false),
                     qkvBias: try file.load("\(l).attn.in_proj_bias", shape: [3 * w]),
-                    outWeight: LinearWeight(try file.load("\(l).attn.out_proj.weight", shape: [w, w])),
+                    outWeight: LinearWeight(try file.load("\(l).attn.out_proj.weight", shape: [w, w]), pack: false),
                     outBias: try file.load("\(l).attn.out_proj.bias", shape: [w]),
                     layerNorm2Weight: try file.load("\(l).ln_2.weight", shape: [w]),
                     layerNorm2Bias: try file.load("\(l).ln_2.bias", shape: [w]),
-                    fc1Weight: LinearWeight(try file.load("\(l).mlp.c_fc.weight", shape: [m, w])),
+                    fc1Weight: LinearWeight(try file.load("\(l).mlp.c_fc.weight", shape: [m, w]), pack: false),
                     fc1Bias: try file.load("\(l).mlp.c_fc.bias", shape: [m]),
-                    fc2Weight: LinearWeight(try file.load("\(l).mlp.c_proj.weight", shape: [w, m])),
+                    fc2Weight: LinearWeight(try file.load("\(l).mlp.c_proj.weight", shape: [w, m]), pack: false),
                     fc2Bias: try file.load("\(l).mlp.c_proj.bias", shape: [w])))
             }
             return result
@@ -157,7 +159,7 @@ extension CLIPWeights {
 
         let patch = try file.load("visual.conv1.weight", shape: [vw, v.numChannels, v.patchSize, v.patchSize])
         vision = VisionWeights(
-            patchWeight: LinearWeight(reshaped(patch, [vw, patchDim])),
+            patchWeight: LinearWeight(reshaped(patch, [vw, patchDim]), pack: false),
             classEmbedding: try file.load("visual.class_embedding", shape: [vw]),
             positionEmbedding: try file.load("visual.positional_embedding", shape: [v.numPositions, vw]),
             preLayerNormWeight: try file.load("visual.ln_pre.weight", shape: [vw]),
@@ -166,14 +168,14 @@ extension CLIPWeights {
             postLayerNormWeight: try file.load("visual.ln_post.weight", shape: [vw]),
             postLayerNormBias: try file.load("visual.ln_post.bias", shape: [vw]),
             // `x @ proj` with proj (width, projection): transpose to the (out, in) layout.
-            projection: LinearWeight(transposed(try file.load("visual.proj", shape: [vw, p]))))
+            projection: LinearWeight(transposed(try file.load("visual.proj", shape: [vw, p])), pack: false))
         text = TextWeights(
-            tokenEmbedding: try file.load("token_embedding.weight", shape: [t.vocabSize, tw]),
+            tokenEmbedding: EmbeddingTable(try file.load("token_embedding.weight", shape: [t.vocabSize, tw])),
             positionEmbedding: try file.load("positional_embedding", shape: [t.maxPositionEmbeddings, tw]),
             layers: try layers("", t.tower),
             finalLayerNormWeight: try file.load("ln_final.weight", shape: [tw]),
             finalLayerNormBias: try file.load("ln_final.bias", shape: [tw]),
-            projection: LinearWeight(transposed(try file.load("text_projection", shape: [tw, p]))))
+            projection: LinearWeight(transposed(try file.load("text_projection", shape: [tw, p])), pack: false))
         logitScale = try scalar(file, "logit_scale")
     }
 }

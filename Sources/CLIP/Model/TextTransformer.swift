@@ -80,11 +80,11 @@ struct TextTransformer: Sendable {
 
         // MARK: Token + position embedding
         let x = workspace.region(rows * width)              // (batch·seq, width)
-        let tokens = weights.tokenEmbedding.pointer, positions = weights.positionEmbedding.pointer
+        let positions = weights.positionEmbedding.pointer
         for (b, ids) in sequences.enumerated() {
             for t in 0..<seq {
                 let row = x + (b * seq + t) * width
-                row.update(from: tokens + Int(ids[min(t, ids.count - 1)]) * width, count: width)
+                weights.tokenEmbedding.copyRow(Int(ids[min(t, ids.count - 1)]), into: row)
                 add(positions + t * width, into: row, count: width)
             }
         }

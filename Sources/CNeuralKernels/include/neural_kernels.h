@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /// Whether this CPU has AVX2 and FMA (checked at run time: the binary stays baseline x86-64).
 bool nk_has_avx2_fma(void);
@@ -42,6 +43,73 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
                            size_t panel_begin, size_t panel_end,
                            const float *bias, float *out, size_t out_stride, bool accumulate,
                            nk_activation activation);
+
+/// nk_packed_linear_avx2 on f16 panels (nk_pack_weight_f16): each weight widened with F16C as it is
+/// loaded, then the same FMAs in the same order, so on weights that are exact f16 values the output
+/// is bit-identical to nk_packed_linear_avx2's. Call only when nk_has_f16c() is true.
+void nk_packed_linear_f16_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
+                               const uint16_t *packed, size_t in_features, size_t out_features,
+                               size_t panel_begin, size_t panel_end,
+                               const float *bias, float *out, size_t out_stride, bool accumulate,
+                               nk_activation activation);
+
+// MARK: - f16 weights
+
+/// Whether this CPU has AVX2, FMA and F16C (the f16 weight kernels).
+bool nk_has_f16c(void);
+
+/// Whether every x[i] round-trips f32 -> f16 (nearest even) -> f32 bit for bit. Needs nk_has_f16c().
+bool nk_is_exact_f16(const float *x, size_t count);
+
+/// out[i] = x[i] rounded to f16 (nearest even), as bits. Needs nk_has_f16c().
+void nk_f32_to_f16(const float *x, size_t count, uint16_t *out);
+
+/// out[i] = x[i] (f16 bits) as a float (exact). Needs nk_has_f16c().
+void nk_f16_to_f32(const uint16_t *x, size_t count, float *out);
+
+/// nk_pack_weight's panels, rounded to f16 (nk_packed_weight_count values); false when out of memory.
+/// Needs nk_has_f16c().
+bool nk_pack_weight_f16(const float *w, size_t out_features, size_t in_features, uint16_t *packed);
+
+/// Hands the heap's free pages back to the system (glibc malloc_trim), e.g. after loading weights,
+/// whose temporary copies would otherwise stay resident.
+void nk_release_free_memory(void);
+
+// MARK: - int8 weights (int8_linear.c)
+
+/// Bytes nk_pack_weight_int8 writes: out_features rounded up to a panel, times in_features rounded
+/// up to even.
+size_t nk_int8_weight_bytes(size_t out_features, size_t in_features);
+
+/// Scales nk_pack_weight_int8 writes (out_features rounded up to a panel).
+size_t nk_int8_scale_count(size_t out_features);
+
+/// Quantizes w (out_features, in_features) per output channel: scales[o] = max|w[o, :]| / 127 (1 for
+/// an all-zero row), q = nearbyint(w / scale) in [-127, 127], packed in panels of 16 columns, each
+/// k pair as 32 bytes (columns 0..7 then 8..15, each column's two weights).
+void nk_pack_weight_int8(const float *w, size_t out_features, size_t in_features, int8_t *packed,
+                         float *scales);
+
+/// 32-bit words of nk_quantize_rows_int8's output for `rows` rows: nk_int8_row_scales_count(rows)
+/// times the k pairs.
+size_t nk_int8_rows_count(size_t rows, size_t in_features);
+
+/// Row scales nk_quantize_rows_int8 writes: rows rounded up to the kernel's tile height.
+size_t nk_int8_row_scales_count(size_t rows);
+
+/// Quantizes x (rows, in_features; row stride x_stride) per row: row_scales[r] = max|x[r, :]| / 127
+/// (1 for an all-zero row), q = nearbyint(x / scale) as s16, two per word (k even in the low half),
+/// in tiles of the kernel's height. row_scales: nk_int8_row_scales_count(rows) (0 past rows).
+/// Needs nk_has_avx2_fma().
+void nk_quantize_rows_int8(const float *x, size_t x_stride, size_t rows, size_t in_features,
+                           int32_t *packed_rows, float *row_scales);
+
+/// out[r, o] (= or +=) row_scales[r] · scales[o] · Σ_k qx[r, k] · qw[o, k] + bias[o], then `activation`,
+/// for every row and the columns of panels panel_begin..<panel_end. Needs nk_has_avx2_fma().
+void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, size_t rows,
+                         const int8_t *packed, const float *scales, size_t in_features, size_t out_features,
+                         size_t panel_begin, size_t panel_end, const float *bias, float *out,
+                         size_t out_stride, bool accumulate, nk_activation activation);
 
 /// Floats of scratch nk_attention_head_avx2 takes for `seq` tokens of a `head_dim`-wide head.
 size_t nk_attention_scratch_count(size_t seq, size_t head_dim);
