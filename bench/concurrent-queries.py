@@ -15,6 +15,7 @@ clients) and a table with the errors (connection errors and answers >= 400).
 import argparse
 import http.client
 import json
+import shlex
 import os
 import subprocess
 import sys
@@ -69,6 +70,7 @@ def main():
     parser.add_argument("--server", default=os.path.join(ROOT, ".build/release/clip-server"))
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--clients", default="1,8,50")
+    parser.add_argument("--serve-args", default="", help="more `serve` flags for both modes, e.g. \"--precision int8\"")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     modes = [("batched", []), ("one at a time", ["--text-batch-max", "1", "--batch-window-ms", "0"])]
@@ -77,7 +79,7 @@ def main():
         for mode, extra in modes:
             db_dir = os.path.join(scratch, mode.replace(" ", "-"))
             os.makedirs(db_dir)
-            process, port = start_server(args.server, args.model, db_dir, extra)
+            process, port = start_server(args.server, args.model, db_dir, extra + shlex.split(args.serve_args))
             try:
                 run_clients(port, 2, 2, process.pid)  # warm-up
                 for clients in counts:

@@ -46,8 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body in MiB; larger is 413.")
     var maxBodyMb: Int = 32
 
-    @Option(name: .long, help: "Milliseconds the first of several concurrent requests' texts (or images) waits for the others to share its pass through the model (0: no wait; what queued meanwhile still shares).")
-    var batchWindowMs: Double = 1
+    @Option(name: .long, help: "Milliseconds the first of several concurrent requests' texts (or images) waits for the others to share its pass through the model (0, the default: no wait; what queued during a pass is the next pass).")
+    var batchWindowMs: Double = 0
 
     @Option(name: .long, help: "Texts per pass through the text tower (1: every request alone).")
     var textBatchMax: Int = ServerSettings.maxTexts
