@@ -68,14 +68,17 @@ func encodeImage(_ bytes: [UInt8], name: String, loaded: Backend.Loaded, setting
 func encodeImageWithSize(_ bytes: [UInt8], name: String, loaded: Backend.Loaded, settings: ServerSettings, metrics: ServerMetrics,
                          jobs: ImageJobLimiter) async throws -> (vector: [Float], width: Int, height: Int) {
     let maxPixels = settings.maxPixels
-    // The turn covers the decode (the memory-hungry part); the crop then waits for its batch.
-    let (crop, width, height) = try await jobs.run { try await offload {
-        let decoded = try decodeImage(bytes, maxPixels: maxPixels, name: name, for: loaded.encoder)
-        return (loaded.encoder.preprocessor.crop(decoded.image), decoded.fullWidth, decoded.fullHeight)
-    } }
-    let (vectors, took) = await loaded.images.submit([crop])
-    metrics.recordEncode(kind: "image", duration: took)
-    return (vectors[0], width, height)
+    // The turn covers the encode too, so what waits for the model stays bounded by the job limits
+    // (the 503 `busy` beyond them); concurrent turns share a batch.
+    return try await jobs.run {
+        let (crop, width, height) = try await offload {
+            let decoded = try decodeImage(bytes, maxPixels: maxPixels, name: name, for: loaded.encoder)
+            return (loaded.encoder.preprocessor.crop(decoded.image), decoded.fullWidth, decoded.fullHeight)
+        }
+        let (vectors, took) = await loaded.images.submit([crop])
+        metrics.recordEncode(kind: "image", duration: took)
+        return (vectors[0], width, height)
+    }
 }
 
 /// Decodes JPEG/PNG bytes as `encoder` wants them (`fastDecode`); decoder errors become 422
