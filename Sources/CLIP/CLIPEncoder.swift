@@ -52,8 +52,8 @@ public final class CLIPEncoder: Sendable {
     // MARK: - Images
 
     /// Decodes image bytes for this encoder: exactly as the reference does, or with `fastDecode` a
-    /// JPEG reduced by 1/2, 1/4 or 1/8 while its short side stays at least twice the crop (Pillow's
-    /// `draft()` with `reducing_gap` 2), so the antialiased resize still averages >= 2 pixels into one.
+    /// JPEG reduced by 1/2, 1/4 or 1/8 while its short side stays at least
+    /// `preprocessor.reducedDecodeShortSide`.
     public func decode(_ bytes: [UInt8], maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(CLIPError) -> ImageDecoder.ReducedImage {
         try ImageDecoder.decode(bytes, maxPixels: maxPixels, reducingTo: reducedShortSide)
     }
@@ -63,7 +63,7 @@ public final class CLIPEncoder: Sendable {
         try ImageDecoder.decode(contentsOf: url, reducingTo: reducedShortSide)
     }
 
-    private var reducedShortSide: Int? { fastDecode ? 2 * preprocessor.imageSize : nil }
+    private var reducedShortSide: Int? { fastDecode ? preprocessor.reducedDecodeShortSide : nil }
 
     /// One unit vector per decoded image, in order; batches of `imageBatchSize` go through the
     /// tower together.

@@ -31,10 +31,11 @@ struct PreprocessCommand: ParsableCommand {
     func run() throws {
         let crop: RGBImage
         do {
-            // --fast-decode reduces as CLIPEncoder.decode does: the short side stays >= twice the crop.
+            // --fast-decode reduces as CLIPEncoder.decode does.
+            let preprocessor = ImagePreprocessor(imageSize: imageSize)
             let decoded = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image),
-                                                  reducingTo: decodeOptions.fastDecode ? 2 * imageSize : nil)
-            crop = ImagePreprocessor(imageSize: imageSize).crop(decoded.image)
+                                                  reducingTo: decodeOptions.fastDecode ? preprocessor.reducedDecodeShortSide : nil)
+            crop = preprocessor.crop(decoded.image)
         } catch {
             // An unreadable file's message already names it.
             if case .unreadableFile = error { fail("\(error)") }

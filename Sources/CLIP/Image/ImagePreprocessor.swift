@@ -37,6 +37,11 @@ public struct ImagePreprocessor: Sendable {
         normalized = table
     }
 
+    /// `--fast-decode`: the short side a JPEG may be reduced to before the resize, twice the crop
+    /// (Pillow's `draft()` with `thumbnail`'s reducing gap of 2), so the antialiased resize still
+    /// averages at least two pixels into one.
+    public var reducedDecodeShortSide: Int { 2 * imageSize }
+
     // MARK: - Geometry
 
     /// Where an image of `width` x `height` goes: the resized size and the crop's top-left corner in it.
