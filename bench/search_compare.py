@@ -124,6 +124,7 @@ def main():
     parser.add_argument("--bench", default=".build/release/search-bench")
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--faiss-hnsw-max-rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", default="", help="a folder: each size's store is kept in DIR/ROWS (for search-bench --reopen)")
     parser.add_argument("--tag", default="", help="appended to the results file's name (a second run the same day)")
     parser.add_argument("--intrinsic", type=int, default=32)
     parser.add_argument("--clusters", type=int, default=256)
@@ -150,6 +151,8 @@ def main():
             del vectors
             command = [args.bench, "--vectors", vectors_path, "--queries", queries_path, "--dim", str(DIM),
                        "--k", str(args.k), "--churn", str(churn)]
+            if args.keep:
+                command += ["--keep", os.path.join(args.keep, str(rows))]
             log(" ".join(command))
             bench = json.loads(subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout)
             log(f"search-bench: {json.dumps(bench)}")

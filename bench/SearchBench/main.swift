@@ -4,6 +4,10 @@
 //   swift build -c release --product search-bench
 //   .build/release/search-bench --vectors FILE --queries FILE --dim D [--k 10] [--churn M]
 //   .build/release/search-bench --vectors FILE --queries FILE --dim D --build-threads 1,2   (graph build only)
+//   .build/release/search-bench ... --keep DIR       (the store is made in DIR and left there)
+//   .build/release/search-bench --reopen DIR --dim D [--runs 5] [--finish 1]   (only the open of a kept
+//       store, timed; --finish 1 then links the whole graph and writes the vector file, as a close after
+//       a finished build would: for a store whose file is stale or of an older format)
 //
 // FILE: raw little-endian float32 unit vectors, `dim` per row. All but the last M vectors go into a
 // fresh SQLiteLibrary (2,000 rows a transaction), which is then reopened . Each query is
@@ -27,6 +31,10 @@ struct Arguments {
     var k = 10
     var churn = 0
     var buildThreads: [Int] = []
+    var keep = ""
+    var reopen = ""
+    var runs = 5
+    var finish = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
@@ -39,11 +47,17 @@ struct Arguments {
             case "--k": k = Int(value) ?? 0
             case "--churn": churn = Int(value) ?? -1
             case "--build-threads": buildThreads = value.split(separator: ",").map { Int($0) ?? 0 }
+            case "--keep": keep = value
+            case "--reopen": reopen = value
+            case "--runs": runs = Int(value) ?? 0
+            case "--finish": finish = value == "1"
             default: fail("unknown option \(flag) (usage: --vectors FILE --queries FILE --dim D [--k 10] [--churn M])")
             }
         }
+        guard dim > 0, runs > 0 else { fail("--dim and --runs must be positive") }
+        guard reopen.isEmpty else { return }
         guard !vectors.isEmpty, !queries.isEmpty else { fail("--vectors and --queries are required") }
-        guard dim > 0, k > 0, churn >= 0 else { fail("--dim and --k must be positive, --churn not negative") }
+        guard k > 0, churn >= 0 else { fail("--dim and --k must be positive, --churn not negative") }
         guard buildThreads.allSatisfy({ $0 > 0 }) else { fail("--build-threads takes positive counts, e.g. 1,2") }
     }
 }
@@ -124,6 +138,34 @@ func rounded(_ value: Double, _ places: Int = 3) -> Double {
 
 let arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
 let dim = arguments.dim
+
+// --reopen DIR: a store kept by --keep, opened `runs` times (from its vector file, page cache warm
+// after the first): each open's seconds, to work on the open alone without filling a store again.
+if !arguments.reopen.isEmpty {
+    let folder = URL(fileURLWithPath: arguments.reopen)
+    let path = folder.appendingPathComponent("index.sqlite").path
+    guard FileManager.default.fileExists(atPath: path) else { fail("no store in \(arguments.reopen) (make one with --keep)") }
+    var times: [Double] = []
+    var source = ""
+    var count = 0
+    for _ in 0..<arguments.runs {
+        var opened: SQLiteLibrary?
+        times.append(try seconds { opened = try SQLiteLibrary(databasePath: path, dataDirectory: folder, modelName: "bench", dimension: dim) })
+        source = "\(opened!.vectorSource)"
+        count = opened!.vectors.count
+        log("opened \(count) rows in \(rounded(times.last!)) s from \(source)")
+        if arguments.finish {
+            let linking = seconds { opened!.vectors.finishBuilding() }
+            let writing = try seconds { try opened!.writeVectorFile() }
+            log("graph finished in \(rounded(linking, 1)) s, vector file written in \(rounded(writing, 1)) s")
+        }
+        opened = nil
+    }
+    let json = try JSONSerialization.data(withJSONObject: ["rows": count, "open_from": source, "open_s": times.map { rounded($0) },
+                                                           "open_p50_s": rounded(percentile(times, 0.5))], options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+    exit(0)
+}
 let k = arguments.k
 let all = readVectors(arguments.vectors, dim: dim)
 let queries = readVectors(arguments.queries, dim: dim)
@@ -153,8 +195,13 @@ if !arguments.buildThreads.isEmpty {
     exit(0)
 }
 
-let folder = FileManager.default.temporaryDirectory.appendingPathComponent("search-bench-\(UUID().uuidString)")
-defer { try? FileManager.default.removeItem(at: folder) }
+let folder = arguments.keep.isEmpty
+    ? FileManager.default.temporaryDirectory.appendingPathComponent("search-bench-\(UUID().uuidString)")
+    : URL(fileURLWithPath: arguments.keep)
+if !arguments.keep.isEmpty, FileManager.default.fileExists(atPath: folder.appendingPathComponent("index.sqlite").path) {
+    fail("\(arguments.keep) already holds a store (time its open with --reopen)")
+}
+defer { if arguments.keep.isEmpty { try? FileManager.default.removeItem(at: folder) } }
 let databasePath = folder.appendingPathComponent("index.sqlite").path
 
 var storedIDs: [Int64] = []
