@@ -101,6 +101,7 @@ struct QuantizedRows {
         for slot in free where !(0..<slots).contains(Int(slot)) || live[Int(slot)] {
             throw .corruptData("compact matrix: free slot \(slot) is out of range or live")
         }
+        slotOfId.reserveCapacity(slots)
         for slot in 0..<slots where live[slot] {
             guard slotOfId.updateValue(Int32(slot), forKey: ids[slot]) == nil else {
                 throw .corruptData("compact matrix: id \(ids[slot]) is live in two slots")

@@ -240,4 +240,35 @@ struct VectorFileTests {
         #expect(!FileManager.default.fileExists(atPath: stale))
         #expect(FileManager.default.fileExists(atPath: fresh))
     }
+
+    /// A file of several 4 MiB pieces (read and checked in parallel) reads back exactly, and a byte
+    /// changed in any piece, the last of a section or one in the middle, is caught.
+    @Test func aFileOfManyPiecesReadsBackAndADamagedPieceIsCaught() throws {
+        let store = try TempStore()
+        defer { store.cleanup() }
+        let url = store.folder.appendingPathComponent("many.vectors")
+        var rng = SplitMix64(seed: 61)
+        let rows = 5000, dim = 512                                    // values: 10.2 MB, three pieces
+        let ids = (0..<rows).map { Int64($0 * 3 + 1) }
+        let values = (0..<rows).flatMap { _ in unitFloats(randomVector(dim, &rng)) }
+        let state = (0..<(5 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }   // two pieces
+        let file = VectorFile(modelName: "many", position: .init(sequence: 9, imageID: 4, changedAt: 1.5),
+                              snapshot: VectorSnapshot(dimension: dim, ids: ids, values: values, searchState: state))
+        try file.write(to: url)
+        #expect(try VectorFile.read(url, modelName: "many", dimension: dim) == file)
+
+        let saved = [UInt8](try Data(contentsOf: url))
+        let payload = saved.count - (8 * rows + 4 * rows * dim + state.count)   // header and checksum
+        let valuesStart = payload + 8 * rows
+        for (what, offset) in [("the last id", valuesStart - 1), ("values, second piece", valuesStart + (4 << 20) + 123),
+                               ("the last value byte", valuesStart + 4 * rows * dim - 1),
+                               ("state, second piece", saved.count - 17)] {
+            var bytes = saved
+            bytes[offset] ^= 0x40
+            try Data(bytes).write(to: url)
+            #expect(throws: VectorFile.Unusable(reason: "checksum mismatch (damaged file)"), "\(what)") {
+                try VectorFile.read(url, modelName: "many", dimension: dim)
+            }
+        }
+    }
 }

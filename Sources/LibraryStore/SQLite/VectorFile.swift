@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import SearchIndex
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,8 +16,8 @@ import Darwin
 /// Layout (little-endian): "CLVF", version (UInt32), dim (UInt32), model name (UInt32 length +
 /// UTF-8), `sequence` (Int64: the last change-log entry the vectors reflect), that entry's image id
 /// (Int64) and time (Float64 bit pattern; 0 and 0 when the log held none), rows (UInt64), search
-/// state bytes (UInt64); checksum (UInt64, chained over the header before it, the ids, the values,
-/// the search state); then ids (rows × Int64), values (rows × dim × Float32), the search state.
+/// state bytes (UInt64); checksum (UInt64, see `PieceChecksums`); then ids (rows × Int64), values
+/// (rows × dim × Float32), the search state.
 struct VectorFile: Equatable {
     /// Which log entry the vectors reflect; the entry's id and time tell one history from another
     /// that reached the same number (a database restored from a backup and written again).
@@ -26,7 +28,9 @@ struct VectorFile: Equatable {
     }
 
     static let magic: UInt32 = 0x4656_4C43   // "CLVF"
-    static let version: UInt32 = 1
+    /// 2: the checksum is over pieces (`PieceChecksums`); a version 1 file is read from the rows once
+    /// and written again.
+    static let version: UInt32 = 2
 
     var modelName: String
     var position: Position
@@ -58,10 +62,11 @@ struct VectorFile: Equatable {
 
     func write(to url: URL) throws(LibraryStoreError) {
         let header = headerBytes()
-        var sum = header.withUnsafeBytes { checksum64($0) }
-        sum = snapshot.ids.withUnsafeBytes { checksum64($0, seed: sum) }
-        sum = snapshot.values.withUnsafeBytes { checksum64($0, seed: sum) }
-        sum = snapshot.searchState.withUnsafeBytes { checksum64($0, seed: sum) }
+        var pieces = PieceChecksums()
+        snapshot.ids.withUnsafeBytes { pieces.add(section: $0) }
+        snapshot.values.withUnsafeBytes { pieces.add(section: $0) }
+        snapshot.searchState.withUnsafeBytes { pieces.add(section: $0) }
+        let sum = header.withUnsafeBytes { pieces.checksum(header: $0) }
         try DurableFile.replace(url, tempPrefix: Self.tempPrefix(url)) { sink in
             sink.write(array: header)
             sink.write(array: [sum.littleEndian])
@@ -130,20 +135,67 @@ struct VectorFile: Equatable {
         guard !payload.overflow, !expected.overflow, expected.partialValue == UInt64(input.size) else {
             throw Unusable(reason: "\(input.size) bytes, the header promises \(rows) rows and \(stateCount) bytes of search state")
         }
-        let ids: [Int64] = try input.read(Int(rows))
-        let values: [Float] = try input.read(Int(rows) * dim)
-        let state: [UInt8] = try input.read(Int(stateCount))
-        var sum = (fixed + name + rest.prefix(40)).withUnsafeBytes { checksum64($0) }
-        sum = ids.withUnsafeBytes { checksum64($0, seed: sum) }
-        sum = values.withUnsafeBytes { checksum64($0, seed: sum) }
-        sum = state.withUnsafeBytes { checksum64($0, seed: sum) }
+        var pieces = PieceChecksums()
+        let ids: [Int64] = try input.readSection(Int(rows), into: &pieces)
+        let values: [Float] = try input.readSection(Int(rows) * dim, into: &pieces)
+        let state: [UInt8] = try input.readSection(Int(stateCount), into: &pieces)
+        let sum = (fixed + name + rest.prefix(40)).withUnsafeBytes { pieces.checksum(header: $0) }
         guard sum == storedSum else { throw Unusable(reason: "checksum mismatch (damaged file)") }
         return VectorFile(modelName: modelName, position: position,
                           snapshot: VectorSnapshot(dimension: dim, ids: ids, values: values, searchState: state))
     }
 }
 
-/// Sequential reads of a file of known size straight into arrays.
+/// The file's checksum: XXH64 of each `pieceBytes` piece of each section (ids, values, search
+/// state), then XXH64 of the header chained with the pieces' digests in order. Pieces are
+/// independent, so a multi-GB file is read and checked on every core, each piece while it is still
+/// in cache, instead of one pass to read it and another to hash it.
+struct PieceChecksums {
+    static let pieceBytes = 4 << 20
+
+    private(set) var digests: [UInt64] = []
+
+    /// Appends the digests of `section`'s pieces, hashed in parallel.
+    mutating func add(section: UnsafeRawBufferPointer) {
+        let start = digests.count
+        let count = Self.pieceCount(section.count)
+        guard count > 0 else { return }
+        digests += [UInt64](repeating: 0, count: count)
+        digests.withUnsafeMutableBufferPointer { out in
+            let out = UncheckedSendable(out.baseAddress! + start)
+            let section = UncheckedSendable(section)
+            DispatchQueue.concurrentPerform(iterations: count) { piece in
+                out.value[piece] = checksum64(section.value.piece(piece))
+            }
+        }
+    }
+
+    /// Appends digests computed elsewhere (one section's, in piece order).
+    mutating func add(digests more: [UInt64]) { digests += more }
+
+    func checksum(header: UnsafeRawBufferPointer) -> UInt64 {
+        digests.withUnsafeBytes { checksum64($0, seed: checksum64(header)) }
+    }
+
+    static func pieceCount(_ bytes: Int) -> Int { (bytes + pieceBytes - 1) / pieceBytes }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Piece `index` of `PieceChecksums.pieceBytes` (the last one shorter).
+    fileprivate func piece(_ index: Int) -> UnsafeRawBufferPointer {
+        let start = index * PieceChecksums.pieceBytes
+        return UnsafeRawBufferPointer(rebasing: self[start ..< Swift.min(count, start + PieceChecksums.pieceBytes)])
+    }
+}
+
+/// @unchecked Sendable: the parallel reads and hashes write disjoint pieces and digests.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Reads of a file of known size straight into arrays, section after section, each section's
+/// pieces read and hashed in parallel.
 private struct FileInput {
     let fd: Int32
     let size: Int
@@ -154,26 +206,54 @@ private struct FileInput {
         self.size = size
     }
 
+    /// The next `count` elements, without a checksum (the header).
     mutating func read<T: BitwiseCopyable>(_ count: Int) throws(VectorFile.Unusable) -> [T] {
+        var ignored = PieceChecksums()
+        return try readSection(count, into: &ignored, parallel: false)
+    }
+
+    /// The next `count` elements, each piece's digest added to `pieces`.
+    mutating func readSection<T: BitwiseCopyable>(_ count: Int, into pieces: inout PieceChecksums,
+                                                  parallel: Bool = true) throws(VectorFile.Unusable) -> [T] {
         let bytes = count * MemoryLayout<T>.stride
         guard count >= 0, bytes <= size - offset else { throw VectorFile.Unusable(reason: "truncated at byte \(offset)") }
-        var failure: String?
+        let pieceCount = PieceChecksums.pieceCount(bytes)
+        var digests = [UInt64](repeating: 0, count: pieceCount)
+        let failures = Mutex<[Int: String]>([:])
+        let (fd, start) = (fd, offset)
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            var done = 0
-            while done < bytes {
-                let n = pread(fd, raw.baseAddress! + done, bytes - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    failure = n == 0 ? "ends at byte \(offset + done)" : "read: \(DurableFile.errnoText())"
-                    break
+            guard pieceCount > 0 else { return }
+            let section = UncheckedSendable(UnsafeMutableRawBufferPointer(buffer))
+            digests.withUnsafeMutableBufferPointer { out in
+                let out = UncheckedSendable(out.baseAddress!)
+                let readPiece: @Sendable (Int) -> Void = { piece in
+                    let target = UnsafeMutableRawBufferPointer(mutating: UnsafeRawBufferPointer(section.value).piece(piece))
+                    let at = start + piece * PieceChecksums.pieceBytes
+                    if let failure = readFully(fd, target, at: at) {
+                        failures.withLock { $0[piece] = failure }
+                    } else {
+                        out.value[piece] = checksum64(UnsafeRawBufferPointer(target))
+                    }
                 }
-                done += n
+                if parallel { DispatchQueue.concurrentPerform(iterations: pieceCount, execute: readPiece) } else { (0..<pieceCount).forEach(readPiece) }
             }
-            initialized = failure == nil ? count : 0
+            initialized = failures.withLock { $0.isEmpty } ? count : 0
         }
-        if let failure { throw VectorFile.Unusable(reason: failure) }
+        if let first = failures.withLock({ $0.min { $0.key < $1.key } }) { throw VectorFile.Unusable(reason: first.value) }
         offset += bytes
+        pieces.add(digests: digests)
         return values
     }
+}
+
+/// Fills `target` from `fd` at byte `at`; nil, or why not.
+private func readFully(_ fd: Int32, _ target: UnsafeMutableRawBufferPointer, at: Int) -> String? {
+    var done = 0
+    while done < target.count {
+        let n = pread(fd, target.baseAddress! + done, target.count - done, off_t(at + done))
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return n == 0 ? "ends at byte \(at + done)" : "read: \(DurableFile.errnoText())" }
+        done += n
+    }
+    return nil
 }
