@@ -155,13 +155,29 @@ NK_TILE_ANY(tile_any_f16, true)
 
 // MARK: - Blocked driver
 
-/// Copies x[m0..<m1, k0..<k0+kc] into MR-row tiles, element (i, k) of tile t at
-/// dst[t·MR·kc + k·MR + i]; rows past m1 in the last tile are zero.
+/// Rows are split into MR-row tiles, except that a last tile of 1 to 3 rows shares rows with the one
+/// before it: such a tile has too few accumulator chains to hide the FMA latency (4 cycles), so 7
+/// rows run as 4 + 3 rather than 6 + 1 (8 cycles per k instead of 10). Every row's sum keeps the
+/// same order whatever tile it lands in, so results do not depend on the split (nor on the batch).
+static inline size_t tile_count(size_t rows) { return (rows + MR - 1) / MR; }
+
+/// The first row of tile t of `rows` (t == tile_count(rows) gives rows).
+static inline size_t tile_start(size_t rows, size_t t) {
+    const size_t tiles = tile_count(rows), rest = rows % MR;
+    if (t >= tiles) return rows;
+    if (t == tiles - 1 && tiles >= 2 && rest != 0 && rest < 4) return rows - (MR + rest) / 2;
+    return t * MR;
+}
+
+/// Copies x[m0..<m1, k0..<k0+kc] into the tiles above, element (i, k) of tile t at
+/// dst[t·MR·kc + k·MR + i]; a tile's rows past its size are zero.
 __attribute__((target("avx2,fma")))
 static void pack_rows(const float *x, size_t x_stride, size_t m0, size_t m1, size_t k0, size_t kc,
                       float *dst) {
-    for (size_t m = m0; m < m1; m += MR) {
-        const size_t mr = m1 - m < MR ? m1 - m : MR;
+    const size_t tiles = tile_count(m1 - m0);
+    for (size_t t = 0; t < tiles; t++) {
+        const size_t m = m0 + tile_start(m1 - m0, t);
+        const size_t mr = m0 + tile_start(m1 - m0, t + 1) - m;
         for (size_t i = 0; i < MR; i++) {
             if (i < mr) {
                 const float *src = x + (m + i) * x_stride + k0;
@@ -196,7 +212,7 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
     // One block of packed rows (at most MC x KC floats, 216 KB: stays in L2 while the panels stream
     // by), per call: heap, not thread-local or stack, as callers' threads are not ours. glibc serves
     // repeated sizes from its heap after the first free, so this costs no page faults per call.
-    const size_t block_rows = (row_end - row_begin < MC ? (row_end - row_begin + MR - 1) / MR * MR : MC);
+    const size_t block_rows = (row_end - row_begin < MC ? tile_count(row_end - row_begin) * MR : MC);
     const size_t block_k = in_features < KC ? in_features : KC;
     float *rows = aligned_alloc(64, (block_rows * block_k * sizeof(float) + 63) / 64 * 64);
     if (!rows) __builtin_trap();  // out of memory
@@ -206,6 +222,7 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
         const bool gelu = activation == NK_QUICK_GELU && k0 + kc == in_features;
         for (size_t m0 = row_begin; m0 < row_end; m0 += MC) {
             const size_t m1 = row_end - m0 < MC ? row_end : m0 + MC;
+            const size_t tiles = tile_count(m1 - m0);
             pack_rows(x, x_stride, m0, m1, k0, kc, rows);
             for (size_t p = panel_begin; p < panel_end; p++) {
                 const size_t col = p * NK_PANEL;
@@ -216,8 +233,9 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
                 const float *bias_p = (first_k && bias) ? bias + col : NULL;
                 const bool load_c = !first_k || accumulate;
                 const float *a = rows;
-                for (size_t m = m0; m < m1; m += MR) {
-                    const size_t mr = m1 - m < MR ? m1 - m : MR;
+                for (size_t t = 0; t < tiles; t++) {
+                    const size_t m = m0 + tile_start(m1 - m0, t);
+                    const size_t mr = m0 + tile_start(m1 - m0, t + 1) - m;
                     float *c = out + m * out_stride + col;
                     if (half) tile_any_f16(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
                     else tile_any_f32(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);

@@ -125,9 +125,16 @@ public let halfWeightsAvailable = nk_has_f16c()
 /// copies are gone (glibc keeps freed blocks resident otherwise).
 public func releaseFreeMemory() { nk_release_free_memory() }
 
+/// The most rows per piece when a call is split over rows: one row block of the f32 kernel.
+let linearRowPiece = 72
+
 /// `out = x · Wᵀ + b` (or `+=` with `accumulate`), then `activation` as it is stored, with the packed
-/// kernel, output panels split over one worker per core when the layer is big enough (at least 2M
-/// multiply-adds per worker).
+/// kernel on every core. Many rows (a batch of images or texts) are cut into pieces of equal size,
+/// at most `linearRowPiece`, as many as a multiple of the cores, that the workers take as they come
+/// free: a core that another process holds for a while does not hold the whole layer back, and each
+/// row is packed (or quantized) once.
+/// Few rows (a query) are split by output panels instead, when the layer is big enough (at least
+/// 2M multiply-adds per worker). A row's result does not depend on the split.
 ///
 /// - x: (rows, in) with row stride `xStride`; bias: (out) or nil; out: (rows, out)
 func packedLinear(
@@ -135,82 +142,111 @@ func packedLinear(
     weight: LinearWeight, bias: Tensor?,
     into out: UnsafeMutablePointer<Float>, accumulate: Bool, activation: nk_activation
 ) {
-    let panels = (weight.outFeatures + Int(NK_PANEL) - 1) / Int(NK_PANEL)
-    let workers = max(1, min(computeThreads, panels,
-                             rows * weight.outFeatures * weight.inFeatures / (2 << 20)))
-    let panelsPointer: PackedLinearJob.Panels
+    let panelCount = (weight.outFeatures + Int(NK_PANEL) - 1) / Int(NK_PANEL)
+    let panels: PackedLinearJob.Panels
     switch weight.storage {
-    case .packedF32(let p): panelsPointer = .f32(UnsafePointer(p.base))
-    case .packedF16(let b): panelsPointer = .f16(UnsafePointer(b.base.assumingMemoryBound(to: UInt16.self)))
+    case .packedF32(let p): panels = .f32(UnsafePointer(p.base))
+    case .packedF16(let b): panels = .f16(UnsafePointer(b.base.assumingMemoryBound(to: UInt16.self)))
     case .packedInt8(let b, let scales):
-        int8Linear(x, rows: rows, xStride: xStride, weight: weight, panels: UnsafePointer(b.base.assumingMemoryBound(to: Int8.self)),
-                   scales: UnsafePointer(scales.base), panelCount: panels, workers: workers, bias: bias,
-                   into: out, accumulate: accumulate, activation: activation)
-        withExtendedLifetime(weight) {}
-        return
+        panels = .int8(UnsafePointer(b.base.assumingMemoryBound(to: Int8.self)), scales: UnsafePointer(scales.base))
     case .tensor: preconditionFailure("packedLinear: the weight is not packed")
     }
-    let job = PackedLinearJob(x: x, rows: rows, xStride: xStride, panels: panelsPointer,
+    let job = PackedLinearJob(x: x, rows: rows, xStride: xStride, panels: panels,
                               inFeatures: weight.inFeatures, outFeatures: weight.outFeatures,
-                              panelCount: panels, bias: bias?.pointer, out: out, accumulate: accumulate,
-                              activation: activation, workers: workers)
-    parallelFor(workers) { job.run(worker: $0) }
+                              bias: bias?.pointer, out: out, accumulate: accumulate, activation: activation)
+    if computeThreads > 1 && rows >= 2 * linearRowPiece {
+        let least = (rows + linearRowPiece - 1) / linearRowPiece
+        let pieces = (least + computeThreads - 1) / computeThreads * computeThreads
+        parallelFor(pieces) { piece in
+            job.run(rows: piece * rows / pieces ..< (piece + 1) * rows / pieces, panels: 0 ..< panelCount)
+        }
+    } else {
+        let workers = max(1, min(computeThreads, panelCount, rows * weight.outFeatures * weight.inFeatures / (2 << 20)))
+        let split = PackedLinearJob.PanelSplit(job, workers: workers, panelCount: panelCount)
+        parallelFor(workers) { split.run(worker: $0) }
+    }
     withExtendedLifetime(weight) {}
 }
 
-/// @unchecked Sendable: workers read x (or its quantized rows) and the panels and write disjoint
-/// output columns.
+/// One call's operands. @unchecked Sendable: workers read x and the panels and write disjoint
+/// output rows or columns.
 private struct PackedLinearJob: @unchecked Sendable {
     enum Panels {
         case f32(UnsafePointer<Float>)
         case f16(UnsafePointer<UInt16>)
-        /// Weight panels and scales, and x's rows as `nk_quantize_rows_int8` wrote them.
-        case int8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, rows: UnsafePointer<Int32>,
-                  rowScales: UnsafePointer<Float>)
+        /// Weight panels and per-output-channel scales.
+        case int8(UnsafePointer<Int8>, scales: UnsafePointer<Float>)
     }
 
     let x: UnsafePointer<Float>
     let rows, xStride: Int
     let panels: Panels
-    let inFeatures, outFeatures, panelCount: Int
+    let inFeatures, outFeatures: Int
     let bias: UnsafePointer<Float>?
     let out: UnsafeMutablePointer<Float>
     let accumulate: Bool
     let activation: nk_activation
-    let workers: Int
 
-    func run(worker: Int) {
-        let first = panelCount * worker / workers, last = panelCount * (worker + 1) / workers
-        guard first < last else { return }
+    /// out[rows, panels' columns]; int8 quantizes these rows first (one scale per row), unless
+    /// `quantized` holds all of x's rows already.
+    func run(rows part: Range<Int>, panels columns: Range<Int>,
+             quantized: (rows: UnsafePointer<Int32>, scales: UnsafePointer<Float>)? = nil) {
+        guard !part.isEmpty, !columns.isEmpty else { return }
+        let (first, last) = (columns.lowerBound, columns.upperBound)
         switch panels {
         case .f32(let p):
-            nk_packed_linear_avx2(x, xStride, 0, rows, p, inFeatures, outFeatures, first, last,
+            nk_packed_linear_avx2(x, xStride, part.lowerBound, part.upperBound, p, inFeatures, outFeatures, first, last,
                                   bias, out, outFeatures, accumulate, activation)
         case .f16(let p):
-            nk_packed_linear_f16_avx2(x, xStride, 0, rows, p, inFeatures, outFeatures, first, last,
+            nk_packed_linear_f16_avx2(x, xStride, part.lowerBound, part.upperBound, p, inFeatures, outFeatures, first, last,
                                       bias, out, outFeatures, accumulate, activation)
-        case .int8(let p, let scales, let quantized, let rowScales):
-            nk_int8_linear_avx2(quantized, rowScales, rows, p, scales, inFeatures, outFeatures, first, last,
-                                bias, out, outFeatures, accumulate, activation)
+        case .int8(let p, let scales):
+            if let quantized {
+                precondition(part == 0 ..< rows, "packedLinear: quantized rows are all of x's")
+                nk_int8_linear_avx2(quantized.rows, quantized.scales, rows, p, scales, inFeatures, outFeatures, first, last,
+                                    bias, out, outFeatures, accumulate, activation)
+                return
+            }
+            let count = part.count
+            let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(count, inFeatures)))
+            let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(count))
+            defer { codes.deallocate(); rowScales.deallocate() }
+            nk_quantize_rows_int8(x + part.lowerBound * xStride, xStride, count, inFeatures, codes, rowScales)
+            nk_int8_linear_avx2(codes, rowScales, count, p, scales, inFeatures, outFeatures, first, last,
+                                bias, out + part.lowerBound * outFeatures, outFeatures, accumulate, activation)
         }
     }
-}
 
-/// The int8 path of `packedLinear`: x's rows quantized once (one scale per row), then the integer
-/// kernel on each worker's panels.
-private func int8Linear(
-    _ x: UnsafePointer<Float>, rows: Int, xStride: Int, weight: LinearWeight,
-    panels: UnsafePointer<Int8>, scales: UnsafePointer<Float>, panelCount: Int, workers: Int,
-    bias: Tensor?, into out: UnsafeMutablePointer<Float>, accumulate: Bool, activation: nk_activation
-) {
-    let quantized = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(rows, weight.inFeatures)))
-    let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(rows))
-    defer { quantized.deallocate(); rowScales.deallocate() }
-    nk_quantize_rows_int8(x, xStride, rows, weight.inFeatures, quantized, rowScales)
-    let job = PackedLinearJob(x: x, rows: rows, xStride: xStride,
-                              panels: .int8(panels, scales: scales, rows: quantized, rowScales: rowScales),
-                              inFeatures: weight.inFeatures, outFeatures: weight.outFeatures,
-                              panelCount: panelCount, bias: bias?.pointer, out: out, accumulate: accumulate,
-                              activation: activation, workers: workers)
-    parallelFor(workers) { job.run(worker: $0) }
+    /// Few rows: the output panels cut into one range per worker (int8 rows quantized once, here).
+    final class PanelSplit: @unchecked Sendable {
+        let job: PackedLinearJob
+        let workers, panelCount: Int
+        private let codes: UnsafeMutablePointer<Int32>?
+        private let rowScales: UnsafeMutablePointer<Float>?
+
+        init(_ job: PackedLinearJob, workers: Int, panelCount: Int) {
+            self.job = job
+            self.workers = workers
+            self.panelCount = panelCount
+            if case .int8 = job.panels, workers > 1 {
+                let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(job.rows, job.inFeatures)))
+                let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(job.rows))
+                nk_quantize_rows_int8(job.x, job.xStride, job.rows, job.inFeatures, codes, rowScales)
+                (self.codes, self.rowScales) = (codes, rowScales)
+            } else {
+                (codes, rowScales) = (nil, nil)
+            }
+        }
+
+        deinit {
+            codes?.deallocate()
+            rowScales?.deallocate()
+        }
+
+        func run(worker: Int) {
+            let quantized = codes.map { (rows: UnsafePointer($0), scales: UnsafePointer(rowScales!)) }
+            job.run(rows: 0 ..< job.rows, panels: panelCount * worker / workers ..< panelCount * (worker + 1) / workers,
+                    quantized: quantized)
+        }
+    }
 }

@@ -139,3 +139,28 @@ func fusedQuickGELUMatchesReference(_ c: (rows: Int, out: Int, inFeatures: Int))
     #expect(worst < 2e-6, "fused: worst error relative to the terms' magnitude: \(worst)")
     #expect(worstSeparate < 2e-6, "separate pass: worst error relative to the terms' magnitude: \(worstSeparate)")
 }
+
+/// A row's output is the same bits, in each precision, whatever rows it is computed with: a call is
+/// cut into pieces of 72 rows (many rows) or panel ranges (few), its rows into tiles and blocks by
+/// their count (7 rows as 4 + 3, 75 as 72 + 3), and each row's sum must keep one order through all
+/// of them (a text's embedding may not depend on its batch).
+@Test(arguments: [WeightPrecision.f32, .f16, .int8])
+func aRowsOutputDoesNotDependOnTheRowsBesideIt(_ precision: WeightPrecision) throws {
+    try #require(packedLinearAvailable && halfWeightsAvailable, "this CPU has no AVX2+FMA+F16C")
+    var values = SeededValues(state: 99)
+    let out = 40, inFeatures = 800, all = 160
+    let x = values.array(all * inFeatures)                               // (all, in)
+    let weight = LinearWeight(Tensor(shape: [out, inFeatures], values: roundedToHalf(values.array(out * inFeatures))),
+                              precision: precision)
+    #expect(weight.precision == precision)
+    let bias = Tensor(shape: [out], values: values.array(out))
+    var whole = [Float](repeating: .nan, count: all * out)
+    linear(x, rows: all, weight: weight, bias: bias, into: &whole)
+    for (first, rows) in [(0, 1), (3, 2), (5, 7), (0, 8), (11, 13), (40, 50), (9, 75), (1, 145)] {
+        let part = Array(x[first * inFeatures ..< (first + rows) * inFeatures])
+        var y = [Float](repeating: .nan, count: rows * out)
+        linear(part, rows: rows, weight: weight, bias: bias, into: &y)
+        let expected = Array(whole[first * out ..< (first + rows) * out])
+        #expect(y.map(\.bitPattern) == expected.map(\.bitPattern), "rows \(first)..<\(first + rows) of \(all)")
+    }
+}
