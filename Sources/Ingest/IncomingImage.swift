@@ -43,9 +43,14 @@ struct DecodedImage: Sendable {
     init(_ incoming: IncomingImage, maxPixels: Int, for encoder: CLIPEncoder) throws(IngestError) {
         do {
             let decoded = try encoder.decode(incoming.original.bytes, maxPixels: maxPixels)
-            crop = encoder.preprocessor.crop(decoded.image)
+            // A photo's resized form (298x224 for 4:3) is a fine source for its 256-pixel thumbnail
+            // and spares a second resample of the full photo; a square one resizes to 224, too small.
+            let limit = 4 * encoder.preprocessor.imageSize
+            let (crop, resized) = encoder.preprocessor.cropAndResized(decoded.image, maxResizedLongSide: limit)
+            let source = resized.flatMap { max($0.width, $0.height) >= Thumbnailer.defaultLongSide ? $0 : nil }
+            self.crop = crop
             (width, height) = (decoded.fullWidth, decoded.fullHeight)
-            thumbnail = try Thumbnailer.jpeg(from: decoded.image)
+            thumbnail = try Thumbnailer.jpeg(from: source ?? decoded.image)
         } catch {
             throw .badImage(name: incoming.name, error)
         }

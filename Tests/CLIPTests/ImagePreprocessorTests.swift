@@ -175,6 +175,23 @@ struct ImagePreprocessorGeometryTests {
         let small = ImagePreprocessor(imageSize: 32).crop(proceduralImage(width: 50, height: 40))
         #expect(small.width == 32 && small.height == 32)
     }
+
+    @Test("cropAndResized gives crop's bytes, and the whole resize only for a downscale within the limit")
+    func cropAndResized() {
+        let p = ImagePreprocessor()
+        for (w, h, limit, kept) in [(1000, 750, 896, true), (751, 1003, 896, true), (640, 640, 896, true),
+                                    (3000, 500, 896, false), (3000, 500, 1400, true), (200, 150, 896, false),
+                                    (224, 300, 896, true), (225, 224, 896, true)] {
+            let image = proceduralImage(width: w, height: h)
+            let (crop, resized) = p.cropAndResized(image, maxResizedLongSide: limit)
+            #expect(crop == p.crop(image), "\(w)x\(h)")
+            #expect((resized != nil) == kept, "\(w)x\(h), limit \(limit)")
+            if let resized {
+                let g = p.geometry(width: w, height: h)
+                #expect(resized == BicubicResampler.resize(image, width: g.resizedWidth, height: g.resizedHeight), "\(w)x\(h)")
+            }
+        }
+    }
 }
 
 // MARK: - End to end: decode -> crop -> normalize

@@ -81,6 +81,28 @@ public struct ImagePreprocessor: Sendable {
                                        window: (g.cropLeft, g.cropTop, imageSize, imageSize))
     }
 
+    /// The crop, and the whole resized image it was cut from when that is a downscale no longer
+    /// than `maxResizedLongSide` (else nil, and only the crop is computed, as `crop`). The crop is
+    /// the same bytes either way; a caller that also needs a small copy of the image (a thumbnail)
+    /// can make it from `resized` instead of resampling the full photo a second time.
+    public func cropAndResized(_ image: RGBImage, maxResizedLongSide: Int) -> (crop: RGBImage, resized: RGBImage?) {
+        let g = geometry(width: image.width, height: image.height)
+        guard g.resizedWidth <= image.width, g.resizedHeight <= image.height,
+              max(g.resizedWidth, g.resizedHeight) <= maxResizedLongSide else { return (crop(image), nil) }
+        let resized = BicubicResampler.resize(image, width: g.resizedWidth, height: g.resizedHeight)
+        var pixels = [UInt8](repeating: 0, count: 3 * imageSize * imageSize)
+        let rowBytes = 3 * imageSize
+        resized.pixels.withUnsafeBytes { source in
+            pixels.withUnsafeMutableBytes { target in
+                for y in 0 ..< imageSize {
+                    let from = 3 * ((g.cropTop + y) * resized.width + g.cropLeft)
+                    target.baseAddress!.advanced(by: y * rowBytes).copyMemory(from: source.baseAddress!.advanced(by: from), byteCount: rowBytes)
+                }
+            }
+        }
+        return (RGBImage(width: imageSize, height: imageSize, pixels: pixels), resized)
+    }
+
     /// (3, imageSize, imageSize) normalized pixel values, channel-major.
     public func pixelValues(_ image: RGBImage) -> [Float] {
         let cropped = crop(image)
