@@ -1,4 +1,5 @@
 import CLIP
+import Dispatch
 import Foundation
 import LibraryStore
 
@@ -36,20 +37,28 @@ public struct FolderIndexer: Sendable {
         case decoded(DecodedImage, mtime: Double, reembedding: Bool)
     }
 
-    /// Indexes `files` (absolute paths). `progress` gets the number of files done so far; between
-    /// chunks `shouldStop` is asked whether to end early (a server shutting down).
-    public func run(files: [String], progress: @Sendable (Int) -> Void = { _ in },
+    /// Indexes `files` (absolute paths). `progress` gets the number of files read and decoded so far;
+    /// between chunks `shouldStop` is asked whether to end early (a server shutting down).
+    ///
+    /// Two stages overlap: while one chunk is encoded and stored, the next is read and decoded on
+    /// a thread of its own, so the cores the encoder leaves idle (its serial steps, the store's
+    /// transaction, a decode's last straggler) go to the next chunk. Bytes that repeat across two
+    /// adjacent chunks are then encoded twice; the store keeps one row per sha256 all the same.
+    public func run(files: [String], progress: @escaping @Sendable (Int) -> Void = { _ in },
                     shouldStop: () -> Bool = { false }) -> IndexSummary {
         var summary = IndexSummary()
-        var done = 0
-        for start in stride(from: 0, to: files.count, by: batchSize) {
-            if shouldStop() { break }
-            let chunk = Array(files[start..<min(start + batchSize, files.count)])
-            let before = done
-            // The count moves as files are read and decoded; the chunk's encode follows.
-            let prepared = ResultSlots.concurrentMap(chunk.count, finished: { progress(before + $0) }) { prepare(chunk[$0]) }
+        let starts = Array(stride(from: 0, to: files.count, by: batchSize))
+        guard !starts.isEmpty, !shouldStop() else { return summary }
+        let chunk = { (start: Int) in Array(files[start..<min(start + batchSize, files.count)]) }
+        var next: PreparedChunk? = PreparedChunk(self, chunk(starts[0]), before: starts[0], progress: progress)
+        for (index, start) in starts.enumerated() {
+            guard let current = next else { break }
+            let paths = chunk(start)
+            let prepared = current.wait()
+            next = index + 1 < starts.count && !shouldStop()
+                ? PreparedChunk(self, chunk(starts[index + 1]), before: starts[index + 1], progress: progress) : nil
             var fresh: [(DecodedImage, mtime: Double, reembedding: Bool)] = []
-            for (path, item) in zip(chunk, prepared) {
+            for (path, item) in zip(paths, prepared) {
                 switch item {
                 case .unchanged: summary.skipped += 1
                 case .notImage: summary.notImages += 1
@@ -60,10 +69,30 @@ public struct FolderIndexer: Sendable {
                 }
             }
             storeFresh(fresh, &summary)
-            done += chunk.count
-            progress(done)
         }
+        _ = next?.wait()   // stopped early: the chunk read ahead is dropped, not stored
         return summary
+    }
+
+    /// One chunk read, sniffed, hashed and decoded on every core, started on a thread of its own.
+    private final class PreparedChunk: @unchecked Sendable {
+        private var result: [Prepared] = []
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ indexer: FolderIndexer, _ paths: [String], before: Int, progress: @escaping @Sendable (Int) -> Void) {
+            let thread = Thread { [self] in
+                result = ResultSlots.concurrentMap(paths.count, finished: { progress(before + $0) }) { indexer.prepare(paths[$0]) }
+                done.signal()
+            }
+            thread.name = "clip-index-prepare"
+            thread.start()
+        }
+
+        /// The chunk's files in order, once prepared (call once).
+        func wait() -> [Prepared] {
+            done.wait()
+            return result
+        }
     }
 
     private func fail(_ error: IngestError, _ summary: inout IndexSummary) {

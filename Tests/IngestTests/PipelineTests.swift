@@ -116,6 +116,34 @@ struct PipelineTests {
         #expect(indexer.run(files: files, shouldStop: { true }) == IndexSummary())
     }
 
+    /// Chunks overlap (the next one is read and decoded while one is encoded): a stop after the
+    /// first chunk stores that chunk and drops the one read ahead; the same bytes in adjacent chunks
+    /// (the second copy read before the first is stored) still make one row.
+    @Test func folderIndexerChunksOverlapAndStopCleanly() throws {
+        let bench = try Workbench()
+        defer { bench.cleanup() }
+        let names = ["jpeg-exact-224x224.jpg", "png-gray-250x250.png", "jpeg-exif3-360x270.jpg",
+                     "png-rgb-tiny-50x37.png", "jpeg-cmyk-320x240.jpg"]
+        let paths = try names.map { try bench.photo($0) }
+        let indexer = FolderIndexer(encoder: Workbench.encoder, store: bench.library, batchSize: 2,
+                                    report: { Issue.record("\($0)") })
+        var asked = 0
+        #expect(indexer.run(files: paths, shouldStop: { asked += 1; return asked > 1 }).indexed == 2)
+        #expect(bench.library.vectors.count == 2)
+        for path in paths.dropFirst(2) { #expect(try bench.library.indexedFile(path: path) == nil, "\(path)") }
+        let rest = indexer.run(files: paths)
+        #expect(rest.indexed == 3 && rest.skipped == 2 && rest.failed == 0)
+        for path in paths { #expect(try bench.library.indexedFile(path: path) != nil, "\(path)") }
+
+        let twins = try Workbench()
+        defer { twins.cleanup() }
+        let pair = [try twins.photo(names[0]), try twins.photo(names[1]), try twins.photo(names[0], as: "twin.jpg")]
+        let summary = FolderIndexer(encoder: Workbench.encoder, store: twins.library, batchSize: 2,
+                                    report: { Issue.record("\($0)") }).run(files: pair)
+        #expect(summary.failed == 0 && summary.indexed == 2)
+        #expect(twins.library.vectors.count == 2)
+    }
+
     /// An upload of a file indexed in place keeps its own original: pruning the file loses nothing.
     @Test func uploadOfAnIndexedFileSurvivesItsPrune() throws {
         let bench = try Workbench()
