@@ -186,6 +186,63 @@ static void i8_tile_any(size_t mr, size_t kp, const int32_t *a, const int8_t *b,
     }
 }
 
+// MARK: - AVX-512
+
+// The same integer sums 16 columns at a time: one 32-lane s16 widening of a k pair's 32 weights
+// (columns 0..15 in order), then per row a broadcast pair and vpmaddwd into 16 s32 lanes; up to
+// three 4-row groups (12 rows) at once. Integer sums are exact in any width, and the store is
+// `i8_store` on the two 8-lane halves, so the outputs are the AVX2 kernel's bits.
+#define I8_ROW512(i)                                                                       \
+    if (mr > i) c##i = _mm512_add_epi32(c##i, _mm512_madd_epi16(                          \
+        _mm512_set1_epi32(a##i[j * I8_MR + (i % I8_MR)]), bv));
+#define I8_STORE512(i)                                                                     \
+    if (mr > i) i8_store(c + (size_t)i * ldc, _mm512_castsi512_si256(c##i),                \
+                         _mm512_extracti64x4_epi64(c##i, 1), row_scales[i], col_scales, cols, \
+                         accumulate, bias, gelu);
+
+__attribute__((target("avx512f,avx512bw,avx2,fma"), always_inline))
+static inline void i8_tile512(const int mr, size_t kp, const int32_t *a, const int8_t *b, const float *row_scales,
+                              const float *col_scales, float *c, size_t ldc, size_t cols, bool accumulate,
+                              const float *bias, bool gelu) {
+    // Rows 4g..4g+3 are group g of the packed rows, kp pairs x 4 rows each.
+    const int32_t *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a + I8_MR * kp, *a5 = a4, *a6 = a4, *a7 = a4;
+    const int32_t *a8 = a + 2 * I8_MR * kp, *a9 = a8, *a10 = a8, *a11 = a8;
+    __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512();
+    __m512i c3 = _mm512_setzero_si512(), c4 = _mm512_setzero_si512(), c5 = _mm512_setzero_si512();
+    __m512i c6 = _mm512_setzero_si512(), c7 = _mm512_setzero_si512(), c8 = _mm512_setzero_si512();
+    __m512i c9 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    for (size_t j = 0; j < kp; j++) {
+        const __m512i bv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 * j)));
+        I8_ROW512(0) I8_ROW512(1) I8_ROW512(2) I8_ROW512(3) I8_ROW512(4) I8_ROW512(5)
+        I8_ROW512(6) I8_ROW512(7) I8_ROW512(8) I8_ROW512(9) I8_ROW512(10) I8_ROW512(11)
+    }
+    I8_STORE512(0) I8_STORE512(1) I8_STORE512(2) I8_STORE512(3) I8_STORE512(4) I8_STORE512(5)
+    I8_STORE512(6) I8_STORE512(7) I8_STORE512(8) I8_STORE512(9) I8_STORE512(10) I8_STORE512(11)
+}
+
+__attribute__((target("avx512f,avx512bw,avx2,fma")))
+static void i8_tile512_any(size_t mr, size_t kp, const int32_t *a, const int8_t *b, const float *row_scales,
+                           const float *col_scales, float *c, size_t ldc, size_t cols, bool accumulate,
+                           const float *bias, bool gelu) {
+    switch (mr) {
+#define I8_CASE(n) case n: i8_tile512(n, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
+    I8_CASE(12) I8_CASE(11) I8_CASE(10) I8_CASE(9) I8_CASE(8) I8_CASE(7)
+    I8_CASE(6) I8_CASE(5) I8_CASE(4) I8_CASE(3) I8_CASE(2)
+#undef I8_CASE
+    default: i8_tile512(1, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
+    }
+}
+
+static bool i8_wide(void) {
+    static _Atomic int wide = -1;
+    int now = wide;
+    if (now < 0) {
+        __builtin_cpu_init();
+        wide = now = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && nk_avx512_enabled();
+    }
+    return now && nk_avx512_enabled();
+}
+
 __attribute__((target("avx2,fma")))
 void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, size_t rows,
                          const int8_t *packed, const float *scales, size_t in_features, size_t out_features,
@@ -193,6 +250,7 @@ void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, si
                          size_t out_stride, bool accumulate, nk_activation activation) {
     const size_t kp = kpairs(in_features);
     const bool gelu = activation == NK_QUICK_GELU;
+    const bool wide = i8_wide();
     // Blocks of I8_MC rows (48 x 768 pairs of s16: 144 KB, in L2 while the panels stream by).
     for (size_t m0 = 0; m0 < rows; m0 += I8_MC) {
         const size_t m1 = rows - m0 < I8_MC ? rows : m0 + I8_MC;
@@ -200,6 +258,14 @@ void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, si
             const size_t col = p * NK_PANEL;
             const size_t cols = out_features - col < NK_PANEL ? out_features - col : NK_PANEL;
             const int8_t *b = packed + p * kp * 2 * NK_PANEL;
+            if (wide) {
+                for (size_t m = m0; m < m1; m += 3 * I8_MR) {
+                    const size_t mr = m1 - m < 3 * I8_MR ? m1 - m : 3 * I8_MR;
+                    i8_tile512_any(mr, kp, packed_rows + m * kp, b, row_scales + m, scales + col,
+                                   out + m * out_stride + col, out_stride, cols, accumulate, bias ? bias + col : NULL, gelu);
+                }
+                continue;
+            }
             for (size_t m = m0; m < m1; m += I8_MR) {
                 const size_t mr = m1 - m < I8_MR ? m1 - m : I8_MR;
                 i8_tile_any(mr, kp, packed_rows + m * kp, b, row_scales + m, scales + col,

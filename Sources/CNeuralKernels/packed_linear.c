@@ -45,6 +45,9 @@ void nk_pack_weight_strided(const float *w, size_t w_stride, size_t out_features
 // panels stream by). Measured here (bench/gemm): K blocks of 768 beat 256 by 5-15% (each output
 // tile is read and written once per K block), MC 48..120 within noise.
 enum { MR = 6, KC = 768, MC = 72 };
+// The AVX-512 tile: 12 rows, one 16-lane vector per row (12 accumulator chains hide the FMA latency
+// on two pipes); MC holds 6 of them.
+enum { MR_WIDE = 12 };
 
 // Accumulators are named scalars (not arrays) so every compiler keeps them in registers; with `mr` a
 // constant after inlining, the rows past it drop out.
@@ -137,64 +140,107 @@ static inline void tile(const int mr, size_t kc, const float *a, const void *b, 
     NK_ROW_STORE(0) NK_ROW_STORE(1) NK_ROW_STORE(2) NK_ROW_STORE(3) NK_ROW_STORE(4) NK_ROW_STORE(5)
 }
 
-#define NK_TILE_ANY(name, half)                                                                     \
-    __attribute__((target("avx2,fma,f16c")))                                                        \
+// `name(mr, ...)`: `tile_fn` with `mr` a constant, for every mr from 1 to the tile's height.
+#define NK_TILE_CASE(tile_fn, half, n) case n: tile_fn(n, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;
+#define NK_TILE_CASES_6(tile_fn, half)                                                              \
+    NK_TILE_CASE(tile_fn, half, 6) NK_TILE_CASE(tile_fn, half, 5) NK_TILE_CASE(tile_fn, half, 4)    \
+    NK_TILE_CASE(tile_fn, half, 3) NK_TILE_CASE(tile_fn, half, 2)
+#define NK_TILE_CASES_12(tile_fn, half)                                                             \
+    NK_TILE_CASE(tile_fn, half, 12) NK_TILE_CASE(tile_fn, half, 11) NK_TILE_CASE(tile_fn, half, 10) \
+    NK_TILE_CASE(tile_fn, half, 9) NK_TILE_CASE(tile_fn, half, 8) NK_TILE_CASE(tile_fn, half, 7)    \
+    NK_TILE_CASES_6(tile_fn, half)
+#define NK_TILE_ANY(name, tile_fn, half, cases, isa)                                             \
+    __attribute__((target(isa)))                                                                    \
     static void name(size_t mr, size_t kc, const float *a, const void *b, float *c, size_t ldc,     \
                      size_t cols, bool load_c, const float *bias, bool gelu) {                      \
         switch (mr) {                                                                               \
-        case 6: tile(6, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
-        case 5: tile(5, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
-        case 4: tile(4, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
-        case 3: tile(3, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
-        case 2: tile(2, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                   \
-        default: tile(1, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;                  \
+        cases(tile_fn, half)                                                                        \
+        default: tile_fn(1, kc, a, b, half, c, ldc, cols, load_c, bias, gelu); break;               \
         }                                                                                           \
     }
-NK_TILE_ANY(tile_any_f32, false)
-NK_TILE_ANY(tile_any_f16, true)
+NK_TILE_ANY(tile_any_f32, tile, false, NK_TILE_CASES_6, "avx2,fma,f16c")
+NK_TILE_ANY(tile_any_f16, tile, true, NK_TILE_CASES_6, "avx2,fma,f16c")
+
+// MARK: - AVX-512 micro-kernel
+
+// The same sums as `tile`, 16 lanes at a time: lane j of row i's vector is output column j, its
+// FMAs in the same k order with the same operands, so every output is bit-identical to the AVX2
+// kernel's (and an f16 weight's to its f32 one). The result goes out through `store_row` as two
+// 8-lane halves, so bias, accumulation and QuickGELU are the AVX2 code's own.
+#define NK_ROW_FMA512(i)                                                              \
+    if (mr > i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, c##i);
+#define NK_ROW_STORE512(i)                                                            \
+    if (mr > i) store_row(c + (size_t)i * ldc, _mm512_castps512_ps256(c##i),           \
+                          _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(c##i), 1)), \
+                          cols, load_c, bias, gelu);
+
+/// As `tile`, for up to MR_WIDE rows; a: element (i, k) at a[k·MR_WIDE + i].
+__attribute__((target("avx512f,avx2,fma,f16c"), always_inline))
+static inline void tile512(const int mr, size_t kc, const float *a, const void *b, bool half,
+                           float *c, size_t ldc, size_t cols, bool load_c, const float *bias, bool gelu) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+    __m512 c3 = _mm512_setzero_ps(), c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+    __m512 c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps(), c8 = _mm512_setzero_ps();
+    __m512 c9 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+    for (size_t k = 0; k < kc; k++) {
+        const __m512 bv = half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)b + k * NK_PANEL)))
+                               : _mm512_loadu_ps((const float *)b + k * NK_PANEL);
+        NK_ROW_FMA512(0) NK_ROW_FMA512(1) NK_ROW_FMA512(2) NK_ROW_FMA512(3) NK_ROW_FMA512(4) NK_ROW_FMA512(5)
+        NK_ROW_FMA512(6) NK_ROW_FMA512(7) NK_ROW_FMA512(8) NK_ROW_FMA512(9) NK_ROW_FMA512(10) NK_ROW_FMA512(11)
+        a += MR_WIDE;
+    }
+    NK_ROW_STORE512(0) NK_ROW_STORE512(1) NK_ROW_STORE512(2) NK_ROW_STORE512(3) NK_ROW_STORE512(4)
+    NK_ROW_STORE512(5) NK_ROW_STORE512(6) NK_ROW_STORE512(7) NK_ROW_STORE512(8) NK_ROW_STORE512(9)
+    NK_ROW_STORE512(10) NK_ROW_STORE512(11)
+}
+
+NK_TILE_ANY(tile512_any_f32, tile512, false, NK_TILE_CASES_12, "avx512f,avx2,fma,f16c")
+NK_TILE_ANY(tile512_any_f16, tile512, true, NK_TILE_CASES_12, "avx512f,avx2,fma,f16c")
 
 // MARK: - Blocked driver
 
-/// Rows are split into MR-row tiles, except that a last tile of 1 to 3 rows shares rows with the one
-/// before it: such a tile has too few accumulator chains to hide the FMA latency (4 cycles), so 7
-/// rows run as 4 + 3 rather than 6 + 1 (8 cycles per k instead of 10). Every row's sum keeps the
+/// Rows are split into tiles of `mr` rows (MR, or MR_WIDE for AVX-512), except that a last tile
+/// too short to hide the FMA latency (4 cycles, two pipes: under 4 rows of two vectors, under 8 of
+/// one) shares rows with the one before it: so 7 rows run as 4 + 3 rather than 6 + 1 on AVX2 (8
+/// cycles per k instead of 10), 13 as 7 + 6 rather than 12 + 1 on AVX-512. Every row's sum keeps the
 /// same order whatever tile it lands in, so results do not depend on the split (nor on the batch).
-static inline size_t tile_count(size_t rows) { return (rows + MR - 1) / MR; }
+static inline size_t tile_count(size_t rows, size_t mr) { return (rows + mr - 1) / mr; }
 
-/// The first row of tile t of `rows` (t == tile_count(rows) gives rows).
-static inline size_t tile_start(size_t rows, size_t t) {
-    const size_t tiles = tile_count(rows), rest = rows % MR;
+/// The first row of tile t of `rows` in tiles of `mr` (t == tile_count gives rows).
+static inline size_t tile_start(size_t rows, size_t t, size_t mr) {
+    const size_t tiles = tile_count(rows, mr), rest = rows % mr, short_tile = mr == MR ? 4 : 8;
     if (t >= tiles) return rows;
-    if (t == tiles - 1 && tiles >= 2 && rest != 0 && rest < 4) return rows - (MR + rest) / 2;
-    return t * MR;
+    if (t == tiles - 1 && tiles >= 2 && rest != 0 && rest < short_tile) return rows - (mr + rest) / 2;
+    return t * mr;
 }
 
 /// Copies x[m0..<m1, k0..<k0+kc] into the tiles above, element (i, k) of tile t at
-/// dst[t·MR·kc + k·MR + i]; a tile's rows past its size are zero.
+/// dst[t·mr·kc + k·mr + i]; a tile's rows past its size are zero.
 __attribute__((target("avx2,fma")))
 static void pack_rows(const float *x, size_t x_stride, size_t m0, size_t m1, size_t k0, size_t kc,
-                      float *dst) {
-    const size_t tiles = tile_count(m1 - m0);
+                      size_t tile_rows, float *dst) {
+    const size_t tiles = tile_count(m1 - m0, tile_rows);
     for (size_t t = 0; t < tiles; t++) {
-        const size_t m = m0 + tile_start(m1 - m0, t);
-        const size_t mr = m0 + tile_start(m1 - m0, t + 1) - m;
-        for (size_t i = 0; i < MR; i++) {
+        const size_t m = m0 + tile_start(m1 - m0, t, tile_rows);
+        const size_t mr = m0 + tile_start(m1 - m0, t + 1, tile_rows) - m;
+        for (size_t i = 0; i < tile_rows; i++) {
             if (i < mr) {
                 const float *src = x + (m + i) * x_stride + k0;
-                for (size_t k = 0; k < kc; k++) dst[k * MR + i] = src[k];
+                for (size_t k = 0; k < kc; k++) dst[k * tile_rows + i] = src[k];
             } else {
-                for (size_t k = 0; k < kc; k++) dst[k * MR + i] = 0.0f;
+                for (size_t k = 0; k < kc; k++) dst[k * tile_rows + i] = 0.0f;
             }
         }
-        dst += MR * kc;
+        dst += tile_rows * kc;
     }
 }
 
-/// The blocked driver for either weight format (`half`: f16 panels); the two entry points below are
-/// its only callers, each with `half` a constant.
+/// The blocked driver for either weight format (`half`: f16 panels) and either tile (`wide`: the
+/// AVX-512 one); the two entry points below are its only callers, each with `half` a constant.
 __attribute__((target("avx2,fma,f16c"), always_inline))
 static inline void packed_linear(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
-                           const void *packed, bool half, size_t in_features, size_t out_features,
+                           const void *packed, bool half, bool wide, size_t in_features, size_t out_features,
                            size_t panel_begin, size_t panel_end,
                            const float *bias, float *out, size_t out_stride, bool accumulate,
                            nk_activation activation) {
@@ -212,7 +258,8 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
     // One block of packed rows (at most MC x KC floats, 216 KB: stays in L2 while the panels stream
     // by), per call: heap, not thread-local or stack, as callers' threads are not ours. glibc serves
     // repeated sizes from its heap after the first free, so this costs no page faults per call.
-    const size_t block_rows = (row_end - row_begin < MC ? tile_count(row_end - row_begin) * MR : MC);
+    const size_t tile_rows = wide ? MR_WIDE : MR;
+    const size_t block_rows = (row_end - row_begin < MC ? tile_count(row_end - row_begin, tile_rows) * tile_rows : MC);
     const size_t block_k = in_features < KC ? in_features : KC;
     float *rows = aligned_alloc(64, (block_rows * block_k * sizeof(float) + 63) / 64 * 64);
     if (!rows) __builtin_trap();  // out of memory
@@ -222,8 +269,8 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
         const bool gelu = activation == NK_QUICK_GELU && k0 + kc == in_features;
         for (size_t m0 = row_begin; m0 < row_end; m0 += MC) {
             const size_t m1 = row_end - m0 < MC ? row_end : m0 + MC;
-            const size_t tiles = tile_count(m1 - m0);
-            pack_rows(x, x_stride, m0, m1, k0, kc, rows);
+            const size_t tiles = tile_count(m1 - m0, tile_rows);
+            pack_rows(x, x_stride, m0, m1, k0, kc, tile_rows, rows);
             for (size_t p = panel_begin; p < panel_end; p++) {
                 const size_t col = p * NK_PANEL;
                 const size_t cols = out_features - col < NK_PANEL ? out_features - col : NK_PANEL;
@@ -234,12 +281,17 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
                 const bool load_c = !first_k || accumulate;
                 const float *a = rows;
                 for (size_t t = 0; t < tiles; t++) {
-                    const size_t m = m0 + tile_start(m1 - m0, t);
-                    const size_t mr = m0 + tile_start(m1 - m0, t + 1) - m;
+                    const size_t m = m0 + tile_start(m1 - m0, t, tile_rows);
+                    const size_t mr = m0 + tile_start(m1 - m0, t + 1, tile_rows) - m;
                     float *c = out + m * out_stride + col;
-                    if (half) tile_any_f16(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
-                    else tile_any_f32(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
-                    a += MR * kc;
+                    if (wide) {
+                        if (half) tile512_any_f16(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
+                        else tile512_any_f32(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
+                    } else {
+                        if (half) tile_any_f16(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
+                        else tile_any_f32(mr, kc, a, b, c, out_stride, cols, load_c, bias_p, gelu);
+                    }
+                    a += tile_rows * kc;
                 }
             }
         }
@@ -257,6 +309,29 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
 #define NK_F16C_TARGET
 #endif
 
+// Whether the entry points run the AVX-512 tile: the CPU's answer, unless a test chose (-1: not yet
+// asked). Both tiles give the same bits, so a change while other calls run is harmless.
+static _Atomic int use_avx512 = -1;
+
+bool nk_has_avx512f(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && nk_has_f16c();
+#else
+    return false;
+#endif
+}
+
+void nk_set_avx512(bool on) { use_avx512 = on && nk_has_avx512f(); }
+
+bool nk_avx512_enabled(void) {
+    int now = use_avx512;
+    if (now < 0) use_avx512 = now = nk_has_avx512f();
+    return now;
+}
+
+static bool wide_tiles(void) { return nk_avx512_enabled(); }
+
 NK_F16C_TARGET  // F16C: the f32 entry shares the driver, and uses none of it
 void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
                            const float *packed, size_t in_features, size_t out_features,
@@ -264,7 +339,7 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
                            const float *bias, float *out, size_t out_stride, bool accumulate,
                            nk_activation activation) {
 #if defined(__x86_64__)
-    packed_linear(x, x_stride, row_begin, row_end, packed, false, in_features, out_features, panel_begin,
+    packed_linear(x, x_stride, row_begin, row_end, packed, false, wide_tiles(), in_features, out_features, panel_begin,
                   panel_end, bias, out, out_stride, accumulate, activation);
 #else
     __builtin_trap();  // callers check nk_has_avx2_fma / nk_has_f16c first
@@ -278,7 +353,7 @@ void nk_packed_linear_f16_avx2(const float *x, size_t x_stride, size_t row_begin
                                const float *bias, float *out, size_t out_stride, bool accumulate,
                                nk_activation activation) {
 #if defined(__x86_64__)
-    packed_linear(x, x_stride, row_begin, row_end, packed, true, in_features, out_features, panel_begin,
+    packed_linear(x, x_stride, row_begin, row_end, packed, true, wide_tiles(), in_features, out_features, panel_begin,
                   panel_end, bias, out, out_stride, accumulate, activation);
 #else
     __builtin_trap();  // callers check nk_has_avx2_fma / nk_has_f16c first

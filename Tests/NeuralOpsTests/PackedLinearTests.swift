@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NeuralOps
+import CNeuralKernels
 
 // MARK: - Packed linear kernel against a plain reference
 
@@ -162,5 +163,31 @@ func aRowsOutputDoesNotDependOnTheRowsBesideIt(_ precision: WeightPrecision) thr
         linear(part, rows: rows, weight: weight, bias: bias, into: &y)
         let expected = Array(whole[first * out ..< (first + rows) * out])
         #expect(y.map(\.bitPattern) == expected.map(\.bitPattern), "rows \(first)..<\(first + rows) of \(all)")
+    }
+}
+
+/// On a CPU with AVX-512 the kernels run wider tiles (12 rows of 16 lanes); each output is the
+/// same sum in the same order, so the bits equal the AVX2 tiles' in every precision, at every row
+/// count and edge size of `packedCases`.
+@Test(arguments: [WeightPrecision.f32, .f16, .int8])
+func avx512TilesGiveTheBitsOfAVX2Tiles(_ precision: WeightPrecision) throws {
+    try #require(nk_has_avx512f(), "this CPU has no AVX-512: only the AVX2 tiles run")
+    defer { nk_set_avx512(true) }
+    for c in packedCases {
+        var values = SeededValues(state: UInt64(c.rows * 577 + c.out * 3 + c.inFeatures))
+        let x = values.array(c.rows * c.xStride)                         // (rows, in), row stride xStride
+        let w = roundedToHalf(values.array(c.out * c.inFeatures))        // (out, in)
+        let weight = LinearWeight(Tensor(shape: [c.out, c.inFeatures], values: w), precision: precision)
+        let bias = c.bias ? Tensor(shape: [c.out], values: values.array(c.out)) : nil
+        let prior = values.array(c.rows * c.out)
+        var outputs: [[UInt32]] = []
+        for wide in [false, true] {
+            nk_set_avx512(wide)
+            var y = c.accumulate ? prior : [Float](repeating: .nan, count: c.rows * c.out)
+            linear(x, rows: c.rows, xStride: c.xStride, weight: weight, bias: bias, into: &y, accumulate: c.accumulate,
+                   activation: c.bias && !c.accumulate ? .quickGELU : nil)
+            outputs.append(y.map(\.bitPattern))
+        }
+        #expect(outputs[0] == outputs[1], "\(c.testDescription)")
     }
 }
