@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SearchIndex
+import CSearchKernels
 
 /// The exact path scans int8 rows and re-scores candidates from f32: it must still return exactly
 /// what a double-precision brute force returns, on data built to hold near-ties.
@@ -133,6 +134,26 @@ struct ExactSearchTests {
         let one = ExactSearch.scores(rows: rows, queryCodes: codes, queryScale: scale, parts: 1)
         for parts in [2, 3] {
             #expect(ExactSearch.scores(rows: rows, queryCodes: codes, queryScale: scale, parts: parts) == one)
+        }
+    }
+
+    /// The scan's int8 scores (AVX-512 VNNI, AVX2 or portable, whichever this CPU runs) equal the
+    /// integer definition exactly, for dimensions past and short of the 64-byte and 32-byte blocks
+    /// and row counts past and short of the 4-row groups, with codes at both ends of the range.
+    @Test(arguments: [512, 100, 64, 37, 8])
+    func int8ScoresEqualTheirDefinition(dim: Int) {
+        var random = SeededRandom(state: UInt64(dim))
+        for rows in [1, 3, 4, 9] {
+            let codes = (0..<rows * dim).map { i in i % 7 == 0 ? Int8(i % 2 == 0 ? 127 : -127) : Int8(Int(random.next() % 255) - 127) }
+            let query = (0..<dim).map { i in i % 5 == 0 ? Int8(-127) : Int8(Int(random.next() % 255) - 127) }
+            let scales = (0..<rows).map { _ in Float(random.unitInterval()) / 100 + 1e-3 }
+            let queryScale: Float = 0.0123
+            var out = [Float](repeating: .nan, count: rows)
+            sk_scores_i8_i8(codes, scales, rows, dim, query, queryScale, &out)
+            for r in 0..<rows {
+                let sum = (0..<dim).reduce(Int32(0)) { $0 + Int32(codes[r * dim + $1]) * Int32(query[$1]) }
+                #expect(out[r].bitPattern == (scales[r] * queryScale * Float(sum)).bitPattern, "dim \(dim), row \(r) of \(rows)")
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ struct Arguments {
             }
         }
         guard dim > 0, runs > 0 else { fail("--dim and --runs must be positive") }
-        guard reopen.isEmpty else { return }
+        guard reopen.isEmpty else { return }   // --queries optional there: exact and approximate p50 on the opened store
         guard !vectors.isEmpty, !queries.isEmpty else { fail("--vectors and --queries are required") }
         guard k > 0, churn >= 0 else { fail("--dim and --k must be positive, --churn not negative") }
         guard buildThreads.allSatisfy({ $0 > 0 }) else { fail("--build-threads takes positive counts, e.g. 1,2") }
@@ -148,7 +148,8 @@ if !arguments.reopen.isEmpty {
     var times: [Double] = []
     var source = ""
     var count = 0
-    for _ in 0..<arguments.runs {
+    var searched: [String: Any] = [:]
+    for run in 0..<arguments.runs {
         var opened: SQLiteLibrary?
         times.append(try seconds { opened = try SQLiteLibrary(databasePath: path, dataDirectory: folder, modelName: "bench", dimension: dim) })
         source = "\(opened!.vectorSource)"
@@ -159,10 +160,18 @@ if !arguments.reopen.isEmpty {
             let writing = try seconds { try opened!.writeVectorFile() }
             log("graph finished in \(rounded(linking, 1)) s, vector file written in \(rounded(writing, 1)) s")
         }
+        if run == arguments.runs - 1, !arguments.queries.isEmpty {
+            let queries = readVectors(arguments.queries, dim: dim)
+            let exact = try timed(opened!.vectors, queries, k: arguments.k, exact: true)
+            let approximate = try timed(opened!.vectors, queries, k: arguments.k, exact: false)
+            searched = ["exact_p50_ms": rounded(percentile(exact.ms, 0.5)), "ann_p50_ms": rounded(percentile(approximate.ms, 0.5)),
+                        "ann_recall10": rounded(recall(approximate.ids, exact.ids, k: arguments.k), 4)]
+        }
         opened = nil
     }
     let json = try JSONSerialization.data(withJSONObject: ["rows": count, "open_from": source, "open_s": times.map { rounded($0) },
-                                                           "open_p50_s": rounded(percentile(times, 0.5))], options: [.sortedKeys])
+                                                           "open_p50_s": rounded(percentile(times, 0.5))]
+                                                           .merging(searched) { a, _ in a }, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
     exit(0)
 }
