@@ -233,12 +233,13 @@ static void i8_tile512_any(size_t mr, size_t kp, const int32_t *a, const int8_t 
     }
 }
 
+/// Whether the AVX-512 tile runs: the CPU has AVX-512 BW (asked once) and nk_set_avx512 allows it.
 static bool i8_wide(void) {
-    static _Atomic int wide = -1;
-    int now = wide;
+    static _Atomic int has_bw = -1;
+    int now = has_bw;
     if (now < 0) {
         __builtin_cpu_init();
-        wide = now = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && nk_avx512_enabled();
+        has_bw = now = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
     }
     return now && nk_avx512_enabled();
 }

@@ -1,8 +1,9 @@
 // Linear layers on weights packed once at load: out = x · Wᵀ + b with an AVX2+FMA register-blocked
-// micro-kernel (6 rows x 16 columns of output in 12 ymm accumulators). W is constant, so its
-// column panels are laid out for the kernel once instead of being packed by sgemm on every call.
-// Swift code in this package is compiled for baseline x86-64, so this is C with per-function target
-// attributes, chosen at run time (nk_has_avx2_fma).
+// micro-kernel (6 rows x 16 columns of output in 12 ymm accumulators), or on AVX-512 a 12 x 16 one
+// (12 zmm accumulators) with the same per-output sums. W is constant, so its column panels are laid
+// out for the kernel once instead of being packed by sgemm on every call. Swift code in this package
+// is compiled for baseline x86-64, so this is C with per-function target attributes, chosen at run
+// time (nk_has_avx2_fma, nk_has_avx512f).
 #include "neural_kernels.h"
 
 #include <math.h>

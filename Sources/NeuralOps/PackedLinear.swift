@@ -14,7 +14,7 @@ public enum WeightPrecision: String, Sendable, CaseIterable {
 }
 
 /// A Linear layer's weight, prepared once at load for `linear`. On CPUs with AVX2+FMA it is packed
-/// into the column panels of the C micro-kernel (`nk_packed_linear_avx2`, 6x16 output tiles) and the
+/// into the column panels of the C micro-kernel (`nk_packed_linear_avx2`, 6x16 output tiles, 12x16 on AVX-512) and the
 /// (out, in) original is dropped (no extra memory): weights are constant, so the packing sgemm would
 /// redo on every call is done here once. Elsewhere it keeps the (out, in) tensor for sgemm.
 /// In `.f16` the panels hold half floats (`nk_packed_linear_f16_avx2`): on weights that are f16
@@ -120,6 +120,11 @@ public let packedLinearAvailable = nk_has_avx2_fma()
 
 /// Whether this CPU runs the f16-weight kernel (AVX2+FMA+F16C).
 public let halfWeightsAvailable = nk_has_f16c()
+
+/// The packed kernels' tiles on this CPU: "avx512" (12 rows of 16 lanes), "avx2", or "none" (sgemm).
+public var linearKernelTiles: String {
+    packedLinearAvailable ? (nk_avx512_enabled() ? "avx512" : "avx2") : "none"
+}
 
 /// Hands the heap's free pages back to the system: call after loading, when the weights' temporary
 /// copies are gone (glibc keeps freed blocks resident otherwise).

@@ -84,6 +84,7 @@ struct BenchCommand: ParsableCommand {
         // Read after the runs: NeuralOps sets OpenBLAS's thread count on its first sgemm.
         figures["openblas_threads"] = OpenBLASInfo.threads as Any? ?? NSNull()
         figures["openblas_core"] = OpenBLASInfo.coreName as Any? ?? NSNull()
+        figures["kernel_tiles"] = linearKernelTiles
         figures["resident_mb_after_runs"] = residentMegabytes() as Any? ?? NSNull()
 
         let data = try JSONSerialization.data(withJSONObject: figures.mapValues(rounded),
