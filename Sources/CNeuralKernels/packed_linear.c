@@ -327,7 +327,12 @@ void nk_set_avx512(bool on) { use_avx512 = on && nk_has_avx512f(); }
 
 bool nk_avx512_enabled(void) {
     int now = use_avx512;
-    if (now < 0) use_avx512 = now = nk_has_avx512f();
+    if (now < 0) {
+        // CLIP_KERNELS=avx2 keeps the AVX2 tiles (to check a result, or a test run, as on a CPU
+        // without AVX-512).
+        const char *asked = getenv("CLIP_KERNELS");
+        use_avx512 = now = nk_has_avx512f() && !(asked && strcmp(asked, "avx2") == 0);
+    }
     return now;
 }
 
