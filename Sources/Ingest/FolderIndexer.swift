@@ -38,7 +38,8 @@ public struct FolderIndexer: Sendable {
     }
 
     /// Indexes `files` (absolute paths). `progress` gets the number of files read and decoded so far;
-    /// between chunks `shouldStop` is asked whether to end early (a server shutting down).
+    /// before each chunk is read `shouldStop` is asked whether to end early (a server shutting down):
+    /// then the chunk in hand is still stored, and nothing more is read.
     ///
     /// Two stages overlap: while one chunk is encoded and stored, the next is read and decoded on
     /// a thread of its own, so the cores the encoder leaves idle (its serial steps, the store's
@@ -70,7 +71,6 @@ public struct FolderIndexer: Sendable {
             }
             storeFresh(fresh, &summary)
         }
-        _ = next?.wait()   // stopped early: the chunk read ahead is dropped, not stored
         return summary
     }
 

@@ -116,9 +116,9 @@ struct PipelineTests {
         #expect(indexer.run(files: files, shouldStop: { true }) == IndexSummary())
     }
 
-    /// Chunks overlap (the next one is read and decoded while one is encoded): a stop after the
-    /// first chunk stores that chunk and drops the one read ahead; the same bytes in adjacent chunks
-    /// (the second copy read before the first is stored) still make one row.
+    /// Chunks overlap (the next one is read and decoded while one is encoded): a stop asked while the
+    /// first chunk is in hand stores that chunk and reads nothing more; the same bytes in adjacent
+    /// chunks (the second copy read before the first is stored) still make one row.
     @Test func folderIndexerChunksOverlapAndStopCleanly() throws {
         let bench = try Workbench()
         defer { bench.cleanup() }
