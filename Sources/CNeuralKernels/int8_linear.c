@@ -233,17 +233,6 @@ static void i8_tile512_any(size_t mr, size_t kp, const int32_t *a, const int8_t 
     }
 }
 
-/// Whether the AVX-512 tile runs: the CPU has AVX-512 BW (asked once) and nk_set_avx512 allows it.
-static bool i8_wide(void) {
-    static _Atomic int has_bw = -1;
-    int now = has_bw;
-    if (now < 0) {
-        __builtin_cpu_init();
-        has_bw = now = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    }
-    return now && nk_avx512_enabled();
-}
-
 __attribute__((target("avx2,fma")))
 void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, size_t rows,
                          const int8_t *packed, const float *scales, size_t in_features, size_t out_features,
@@ -251,7 +240,7 @@ void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, si
                          size_t out_stride, bool accumulate, nk_activation activation) {
     const size_t kp = kpairs(in_features);
     const bool gelu = activation == NK_QUICK_GELU;
-    const bool wide = i8_wide();
+    const bool wide = nk_avx512_enabled();   // AVX-512 F and BW (nk_has_avx512), unless turned off
     // Blocks of I8_MC rows (48 x 768 pairs of s16: 144 KB, in L2 while the panels stream by).
     for (size_t m0 = 0; m0 < rows; m0 += I8_MC) {
         const size_t m1 = rows - m0 < I8_MC ? rows : m0 + I8_MC;

@@ -3,7 +3,7 @@
 // (12 zmm accumulators) with the same per-output sums. W is constant, so its column panels are laid
 // out for the kernel once instead of being packed by sgemm on every call. Swift code in this package
 // is compiled for baseline x86-64, so this is C with per-function target attributes, chosen at run
-// time (nk_has_avx2_fma, nk_has_avx512f).
+// time (nk_has_avx2_fma, nk_has_avx512).
 #include "neural_kernels.h"
 
 #include <math.h>
@@ -314,16 +314,16 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
 // asked). Both tiles give the same bits, so a change while other calls run is harmless.
 static _Atomic int use_avx512 = -1;
 
-bool nk_has_avx512f(void) {
+bool nk_has_avx512(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && nk_has_f16c();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && nk_has_f16c();
 #else
     return false;
 #endif
 }
 
-void nk_set_avx512(bool on) { use_avx512 = on && nk_has_avx512f(); }
+void nk_set_avx512(bool on) { use_avx512 = on && nk_has_avx512(); }
 
 bool nk_avx512_enabled(void) {
     int now = use_avx512;
@@ -331,12 +331,10 @@ bool nk_avx512_enabled(void) {
         // CLIP_KERNELS=avx2 keeps the AVX2 tiles (to check a result, or a test run, as on a CPU
         // without AVX-512).
         const char *asked = getenv("CLIP_KERNELS");
-        use_avx512 = now = nk_has_avx512f() && !(asked && strcmp(asked, "avx2") == 0);
+        use_avx512 = now = nk_has_avx512() && !(asked && strcmp(asked, "avx2") == 0);
     }
     return now;
 }
-
-static bool wide_tiles(void) { return nk_avx512_enabled(); }
 
 NK_F16C_TARGET  // F16C: the f32 entry shares the driver, and uses none of it
 void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, size_t row_end,
@@ -345,7 +343,7 @@ void nk_packed_linear_avx2(const float *x, size_t x_stride, size_t row_begin, si
                            const float *bias, float *out, size_t out_stride, bool accumulate,
                            nk_activation activation) {
 #if defined(__x86_64__)
-    packed_linear(x, x_stride, row_begin, row_end, packed, false, wide_tiles(), in_features, out_features, panel_begin,
+    packed_linear(x, x_stride, row_begin, row_end, packed, false, nk_avx512_enabled(), in_features, out_features, panel_begin,
                   panel_end, bias, out, out_stride, accumulate, activation);
 #else
     __builtin_trap();  // callers check nk_has_avx2_fma / nk_has_f16c first
@@ -359,7 +357,7 @@ void nk_packed_linear_f16_avx2(const float *x, size_t x_stride, size_t row_begin
                                const float *bias, float *out, size_t out_stride, bool accumulate,
                                nk_activation activation) {
 #if defined(__x86_64__)
-    packed_linear(x, x_stride, row_begin, row_end, packed, true, wide_tiles(), in_features, out_features, panel_begin,
+    packed_linear(x, x_stride, row_begin, row_end, packed, true, nk_avx512_enabled(), in_features, out_features, panel_begin,
                   panel_end, bias, out, out_stride, accumulate, activation);
 #else
     __builtin_trap();  // callers check nk_has_avx2_fma / nk_has_f16c first

@@ -169,7 +169,7 @@ func aRowsOutputDoesNotDependOnTheRowsBesideIt(_ precision: WeightPrecision) thr
 /// On a CPU with AVX-512 the kernels run wider tiles (12 rows of 16 lanes); each output is the
 /// same sum in the same order, so the bits equal the AVX2 tiles' in every precision, at every row
 /// count and edge size of `packedCases`.
-@Test(.enabled(if: nk_has_avx512f(), "this CPU has no AVX-512: only the AVX2 tiles run"),
+@Test(.enabled(if: nk_has_avx512(), "this CPU has no AVX-512: only the AVX2 tiles run"),
       arguments: [WeightPrecision.f32, .f16, .int8])
 func avx512TilesGiveTheBitsOfAVX2Tiles(_ precision: WeightPrecision) throws {
     defer { nk_set_avx512(true) }

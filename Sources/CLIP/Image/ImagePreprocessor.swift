@@ -90,17 +90,10 @@ public struct ImagePreprocessor: Sendable {
         guard g.resizedWidth <= image.width, g.resizedHeight <= image.height,
               max(g.resizedWidth, g.resizedHeight) <= maxResizedLongSide else { return (crop(image), nil) }
         let resized = BicubicResampler.resize(image, width: g.resizedWidth, height: g.resizedHeight)
-        var pixels = [UInt8](repeating: 0, count: 3 * imageSize * imageSize)
-        let rowBytes = 3 * imageSize
-        resized.pixels.withUnsafeBytes { source in
-            pixels.withUnsafeMutableBytes { target in
-                for y in 0 ..< imageSize {
-                    let from = 3 * ((g.cropTop + y) * resized.width + g.cropLeft)
-                    target.baseAddress!.advanced(by: y * rowBytes).copyMemory(from: source.baseAddress!.advanced(by: from), byteCount: rowBytes)
-                }
-            }
-        }
-        return (RGBImage(width: imageSize, height: imageSize, pixels: pixels), resized)
+        // A "resize" to the same size runs no pass: it copies the window, the crop.
+        let crop = BicubicResampler.resize(resized, width: resized.width, height: resized.height,
+                                           window: (g.cropLeft, g.cropTop, imageSize, imageSize))
+        return (crop, resized)
     }
 
     /// (3, imageSize, imageSize) normalized pixel values, channel-major.

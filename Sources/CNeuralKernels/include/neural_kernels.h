@@ -53,15 +53,15 @@ void nk_packed_linear_f16_avx2(const float *x, size_t x_stride, size_t row_begin
                                const float *bias, float *out, size_t out_stride, bool accumulate,
                                nk_activation activation);
 
-/// Whether this CPU has AVX-512F (and F16C): the packed kernels then run a 12-row tile of 16-lane
-/// vectors, with outputs bit-identical to the AVX2 tile's.
-bool nk_has_avx512f(void);
+/// Whether this CPU has AVX-512 F and BW (and F16C): the packed kernels (f32, f16, int8) then run
+/// 12-row tiles of 16-lane vectors, with outputs bit-identical to the AVX2 tiles'.
+bool nk_has_avx512(void);
 
 /// Runs the packed kernels' (f32, f16 and int8) AVX-512 tiles (when the CPU has them) or the AVX2
 /// ones: for tests that compare the two. The default is the CPU's answer.
 void nk_set_avx512(bool on);
 
-/// Whether the AVX-512 tiles run now (nk_has_avx512f, unless nk_set_avx512 said otherwise).
+/// Whether the AVX-512 tiles run now (nk_has_avx512, unless nk_set_avx512 or CLIP_KERNELS=avx2 said otherwise).
 bool nk_avx512_enabled(void);
 
 // MARK: - f16 weights
