@@ -57,8 +57,11 @@ void nk_pack_weight_int8(const float *w, size_t out_features, size_t in_features
     }
 }
 
+static size_t kquads(size_t in_features) { return (in_features + 3) / 4; }
+
 size_t nk_int8_rows_count(size_t rows, size_t in_features) {
-    return nk_int8_row_scales_count(rows) * kpairs(in_features);
+    // k pairs per row, or (VNNI) k quads and the row's sum, which is never more.
+    return nk_int8_row_scales_count(rows) * (kpairs(in_features) + 1);
 }
 
 size_t nk_int8_row_scales_count(size_t rows) {
@@ -71,16 +74,19 @@ size_t nk_int8_row_scales_count(size_t rows) {
 
 __attribute__((target("avx2,fma")))
 void nk_quantize_rows_int8(const float *x, size_t x_stride, size_t rows, size_t in_features,
-                           int32_t *packed_rows, float *row_scales) {
-    const size_t kp = kpairs(in_features);
+                           int32_t *packed_rows, float *row_scales, bool vnni) {
+    // Words per row: k pairs of s16, or (VNNI) k quads of s8.
+    const size_t words = vnni ? kquads(in_features) : kpairs(in_features);
     const size_t padded = (rows + I8_MR - 1) / I8_MR * I8_MR;
-    int16_t *q = malloc((2 * kp + 16) * sizeof(int16_t));
+    int32_t *row_sums = packed_rows + padded * words;
+    int16_t *q = malloc((4 * words + 16) * sizeof(int16_t));
     if (!q) __builtin_trap();  // out of memory
     for (size_t r = 0; r < padded; r++) {
-        int32_t *dst = packed_rows + r / I8_MR * I8_MR * kp + r % I8_MR;
+        int32_t *dst = packed_rows + r / I8_MR * I8_MR * words + r % I8_MR;
         if (r >= rows) {
-            for (size_t j = 0; j < kp; j++) dst[j * I8_MR] = 0;
+            for (size_t j = 0; j < words; j++) dst[j * I8_MR] = 0;
             row_scales[r] = 0.0f;
+            if (vnni) row_sums[r] = 0;
             continue;
         }
         const float *src = x + r * x_stride;
@@ -104,8 +110,21 @@ void nk_quantize_rows_int8(const float *x, size_t x_stride, size_t rows, size_t 
             _mm_storeu_si128((__m128i *)(q + k), packed16);
         }
         for (; k < in_features; k++) q[k] = (int16_t)nearbyintf(src[k] / scale);
-        if (in_features % 2) q[in_features] = 0;
-        for (size_t j = 0; j < kp; j++) {
+        for (k = in_features; k < 4 * words; k++) q[k] = 0;
+        if (vnni) {
+            int32_t sum = 0;
+            for (size_t j = 0; j < words; j++) {
+                uint32_t word = 0;
+                for (size_t b = 0; b < 4; b++) {
+                    word |= (uint32_t)(uint8_t)(int8_t)q[4 * j + b] << (8 * b);
+                    sum += q[4 * j + b];
+                }
+                dst[j * I8_MR] = (int32_t)word;
+            }
+            row_sums[r] = sum;
+            continue;
+        }
+        for (size_t j = 0; j < words; j++) {
             dst[j * I8_MR] = (int32_t)(((uint32_t)(uint16_t)q[2 * j + 1] << 16) | (uint16_t)q[2 * j]);
         }
     }
@@ -167,6 +186,7 @@ static inline void i8_tile(const int mr, size_t kp, const int32_t *a, const int8
     __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256();
     __m256i c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
     for (size_t j = 0; j < kp; j++) {
+        _mm_prefetch((const char *)b + 32 * (kp + j), _MM_HINT_T0);  // the next panel: see packed_linear.c's driver
         const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 32 * j)));
         const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 32 * j + 16)));
         I8_ROW(0) I8_ROW(1) I8_ROW(2) I8_ROW(3)
@@ -212,6 +232,7 @@ static inline void i8_tile512(const int mr, size_t kp, const int32_t *a, const i
     __m512i c6 = _mm512_setzero_si512(), c7 = _mm512_setzero_si512(), c8 = _mm512_setzero_si512();
     __m512i c9 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
     for (size_t j = 0; j < kp; j++) {
+        _mm_prefetch((const char *)b + 32 * (kp + j), _MM_HINT_T0);
         const __m512i bv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 * j)));
         I8_ROW512(0) I8_ROW512(1) I8_ROW512(2) I8_ROW512(3) I8_ROW512(4) I8_ROW512(5)
         I8_ROW512(6) I8_ROW512(7) I8_ROW512(8) I8_ROW512(9) I8_ROW512(10) I8_ROW512(11)
@@ -220,26 +241,126 @@ static inline void i8_tile512(const int mr, size_t kp, const int32_t *a, const i
     I8_STORE512(6) I8_STORE512(7) I8_STORE512(8) I8_STORE512(9) I8_STORE512(10) I8_STORE512(11)
 }
 
+// `switch (mr)` cases 12 down to 2 of the 12-row tiles, each I8_CASE(n) as its caller defines it.
+#define I8_CASES_12 I8_CASE(12) I8_CASE(11) I8_CASE(10) I8_CASE(9) I8_CASE(8) I8_CASE(7) \
+                    I8_CASE(6) I8_CASE(5) I8_CASE(4) I8_CASE(3) I8_CASE(2)
+
 __attribute__((target("avx512f,avx512bw,avx2,fma")))
 static void i8_tile512_any(size_t mr, size_t kp, const int32_t *a, const int8_t *b, const float *row_scales,
                            const float *col_scales, float *c, size_t ldc, size_t cols, bool accumulate,
                            const float *bias, bool gelu) {
     switch (mr) {
 #define I8_CASE(n) case n: i8_tile512(n, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
-    I8_CASE(12) I8_CASE(11) I8_CASE(10) I8_CASE(9) I8_CASE(8) I8_CASE(7)
-    I8_CASE(6) I8_CASE(5) I8_CASE(4) I8_CASE(3) I8_CASE(2)
+    I8_CASES_12
 #undef I8_CASE
     default: i8_tile512(1, kp, a, b, row_scales, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
     }
+}
+
+// MARK: - AVX-512 VNNI
+
+// vpdpbusd does 4 u8 x s8 products per s32 lane and sums them without saturation (|each| <= 255·128):
+// 64 multiply-adds per instruction, twice vpmaddwd's. Its unsigned operand is the weights here: each
+// k quad's 64 bytes (the panel's two k pairs, columns in order) are interleaved to 4 weights per
+// column (vpermw) and offset by 128 (sign bit flipped: w + 128 in 1..255); the broadcast signed
+// operand is 4 of a row's s8 activations. Σ (w + 128)·x = Σ w·x + 128·Σ x, so subtracting 128 times
+// the row's sum (from nk_quantize_rows_int8) leaves the integer sums of the kernels above exactly,
+// and so their bits.
+#define I8_ROW_VNNI(i)                                                                     \
+    if (mr > i) c##i = _mm512_dpbusd_epi32(c##i, wv, _mm512_set1_epi32(a##i[j * I8_MR + (i % I8_MR)]));
+#define I8_STORE_VNNI(i)                                                                   \
+    if (mr > i) {                                                                          \
+        const __m512i s = _mm512_sub_epi32(c##i, _mm512_set1_epi32(128 * row_sums[i]));    \
+        i8_store(c + (size_t)i * ldc, _mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1), \
+                 row_scales[i], col_scales, cols, accumulate, bias, gelu);                 \
+    }
+
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma"), always_inline))
+static inline void i8_tile_vnni(const int mr, size_t kp, const int32_t *a, const int8_t *b, const float *row_scales,
+                                const int32_t *row_sums, const float *col_scales, float *c, size_t ldc, size_t cols,
+                                bool accumulate, const float *bias, bool gelu) {
+    const size_t kq = (kp + 1) / 2;
+    // Rows 4g..4g+3 are group g of the packed rows, kq quads x 4 rows each.
+    const int32_t *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a + I8_MR * kq, *a5 = a4, *a6 = a4, *a7 = a4;
+    const int32_t *a8 = a + 2 * I8_MR * kq, *a9 = a8, *a10 = a8, *a11 = a8;
+    __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512();
+    __m512i c3 = _mm512_setzero_si512(), c4 = _mm512_setzero_si512(), c5 = _mm512_setzero_si512();
+    __m512i c6 = _mm512_setzero_si512(), c7 = _mm512_setzero_si512(), c8 = _mm512_setzero_si512();
+    __m512i c9 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    // Word 2c of a quad takes column c's first pair (word c of the 64 bytes), word 2c + 1 its second
+    // (word 16 + c).
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i offset = _mm512_set1_epi8((char)0x80);
+    for (size_t j = 0; j < kq; j++) {
+        _mm_prefetch((const char *)b + 32 * kp + 64 * j, _MM_HINT_T0);  // the next panel: see packed_linear.c's driver
+        // An odd last pair ends the panel: the quad's upper half (k past in_features, activations
+        // zero) is zero too, not the next panel's bytes.
+        const __m512i raw = 2 * j + 1 < kp
+            ? _mm512_loadu_si512((const void *)(b + 64 * j))
+            : _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_loadu_si256((const __m256i *)(b + 64 * j)), 0);
+        const __m512i wv = _mm512_xor_si512(_mm512_permutexvar_epi16(interleave, raw), offset);
+        I8_ROW_VNNI(0) I8_ROW_VNNI(1) I8_ROW_VNNI(2) I8_ROW_VNNI(3) I8_ROW_VNNI(4) I8_ROW_VNNI(5)
+        I8_ROW_VNNI(6) I8_ROW_VNNI(7) I8_ROW_VNNI(8) I8_ROW_VNNI(9) I8_ROW_VNNI(10) I8_ROW_VNNI(11)
+    }
+    I8_STORE_VNNI(0) I8_STORE_VNNI(1) I8_STORE_VNNI(2) I8_STORE_VNNI(3) I8_STORE_VNNI(4) I8_STORE_VNNI(5)
+    I8_STORE_VNNI(6) I8_STORE_VNNI(7) I8_STORE_VNNI(8) I8_STORE_VNNI(9) I8_STORE_VNNI(10) I8_STORE_VNNI(11)
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
+static void i8_tile_vnni_any(size_t mr, size_t kp, const int32_t *a, const int8_t *b, const float *row_scales,
+                             const int32_t *row_sums, const float *col_scales, float *c, size_t ldc, size_t cols,
+                             bool accumulate, const float *bias, bool gelu) {
+    switch (mr) {
+#define I8_CASE(n) case n: i8_tile_vnni(n, kp, a, b, row_scales, row_sums, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
+    I8_CASES_12
+#undef I8_CASE
+    default: i8_tile_vnni(1, kp, a, b, row_scales, row_sums, col_scales, c, ldc, cols, accumulate, bias, gelu); break;
+    }
+}
+
+// Whether nk_int8_vnni_enabled says yes: the CPU's answer (with the AVX-512 tiles on), unless a test
+// chose (-1: not yet asked).
+static _Atomic int use_vnni = -1;
+
+bool nk_has_avx512_vnni(void) {
+    __builtin_cpu_init();
+    return nk_has_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
+void nk_set_int8_vnni(bool on) { use_vnni = on && nk_has_avx512_vnni(); }
+
+bool nk_int8_vnni_enabled(void) {
+    int now = use_vnni;
+    if (now < 0) use_vnni = now = nk_has_avx512_vnni();
+    return now && nk_avx512_enabled();
 }
 
 __attribute__((target("avx2,fma")))
 void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, size_t rows,
                          const int8_t *packed, const float *scales, size_t in_features, size_t out_features,
                          size_t panel_begin, size_t panel_end, const float *bias, float *out,
-                         size_t out_stride, bool accumulate, nk_activation activation) {
+                         size_t out_stride, bool accumulate, nk_activation activation, bool vnni) {
     const size_t kp = kpairs(in_features);
     const bool gelu = activation == NK_QUICK_GELU;
+    if (vnni) {
+        const size_t kq = kquads(in_features), padded = (rows + I8_MR - 1) / I8_MR * I8_MR;
+        const int32_t *row_sums = packed_rows + padded * kq;
+        for (size_t m0 = 0; m0 < rows; m0 += I8_MC) {
+            const size_t m1 = rows - m0 < I8_MC ? rows : m0 + I8_MC;
+            for (size_t p = panel_begin; p < panel_end; p++) {
+                const size_t col = p * NK_PANEL;
+                const size_t cols = out_features - col < NK_PANEL ? out_features - col : NK_PANEL;
+                for (size_t m = m0; m < m1; m += 3 * I8_MR) {
+                    const size_t mr = m1 - m < 3 * I8_MR ? m1 - m : 3 * I8_MR;
+                    i8_tile_vnni_any(mr, kp, packed_rows + m * kq, packed + p * kp * 2 * NK_PANEL, row_scales + m,
+                                     row_sums + m, scales + col, out + m * out_stride + col, out_stride, cols,
+                                     accumulate, bias ? bias + col : NULL, gelu);
+                }
+            }
+        }
+        return;
+    }
     const bool wide = nk_avx512_enabled();   // AVX-512 F and BW (nk_has_avx512), unless turned off
     // Blocks of I8_MC rows (48 x 768 pairs of s16: 144 KB, in L2 while the panels stream by).
     for (size_t m0 = 0; m0 < rows; m0 += I8_MC) {
@@ -268,18 +389,22 @@ void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, si
 #else
 
 void nk_quantize_rows_int8(const float *x, size_t x_stride, size_t rows, size_t in_features,
-                           int32_t *packed_rows, float *row_scales) {
-    (void)x; (void)x_stride; (void)rows; (void)in_features; (void)packed_rows; (void)row_scales;
+                           int32_t *packed_rows, float *row_scales, bool vnni) {
+    (void)x; (void)x_stride; (void)rows; (void)in_features; (void)packed_rows; (void)row_scales; (void)vnni;
     __builtin_trap();
 }
+
+bool nk_has_avx512_vnni(void) { return false; }
+void nk_set_int8_vnni(bool on) { (void)on; }
+bool nk_int8_vnni_enabled(void) { return false; }
 
 void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, size_t rows,
                          const int8_t *packed, const float *scales, size_t in_features, size_t out_features,
                          size_t panel_begin, size_t panel_end, const float *bias, float *out,
-                         size_t out_stride, bool accumulate, nk_activation activation) {
+                         size_t out_stride, bool accumulate, nk_activation activation, bool vnni) {
     (void)packed_rows; (void)row_scales; (void)rows; (void)packed; (void)scales; (void)in_features;
     (void)out_features; (void)panel_begin; (void)panel_end; (void)bias; (void)out; (void)out_stride;
-    (void)accumulate; (void)activation;
+    (void)accumulate; (void)activation; (void)vnni;
     __builtin_trap();
 }
 

@@ -195,7 +195,7 @@ private struct PackedLinearJob: @unchecked Sendable {
     /// out[rows, panels' columns]; int8 quantizes these rows first (one scale per row), unless
     /// `quantized` holds all of x's rows already.
     func run(rows part: Range<Int>, panels columns: Range<Int>,
-             quantized: (rows: UnsafePointer<Int32>, scales: UnsafePointer<Float>)? = nil) {
+             quantized: (rows: UnsafePointer<Int32>, scales: UnsafePointer<Float>, vnni: Bool)? = nil) {
         guard !part.isEmpty, !columns.isEmpty else { return }
         let (first, last) = (columns.lowerBound, columns.upperBound)
         switch panels {
@@ -209,16 +209,16 @@ private struct PackedLinearJob: @unchecked Sendable {
             if let quantized {
                 precondition(part == 0 ..< rows, "packedLinear: quantized rows are all of x's")
                 nk_int8_linear_avx2(quantized.rows, quantized.scales, rows, p, scales, inFeatures, outFeatures, first, last,
-                                    bias, out, outFeatures, accumulate, activation)
+                                    bias, out, outFeatures, accumulate, activation, quantized.vnni)
                 return
             }
-            let count = part.count
+            let count = part.count, vnni = nk_int8_vnni_enabled()   // one answer for both calls
             let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(count, inFeatures)))
             let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(count))
             defer { codes.deallocate(); rowScales.deallocate() }
-            nk_quantize_rows_int8(x + part.lowerBound * xStride, xStride, count, inFeatures, codes, rowScales)
+            nk_quantize_rows_int8(x + part.lowerBound * xStride, xStride, count, inFeatures, codes, rowScales, vnni)
             nk_int8_linear_avx2(codes, rowScales, count, p, scales, inFeatures, outFeatures, first, last,
-                                bias, out + part.lowerBound * outFeatures, outFeatures, accumulate, activation)
+                                bias, out + part.lowerBound * outFeatures, outFeatures, accumulate, activation, vnni)
         }
     }
 
@@ -228,6 +228,7 @@ private struct PackedLinearJob: @unchecked Sendable {
         let workers, panelCount: Int
         private let codes: UnsafeMutablePointer<Int32>?
         private let rowScales: UnsafeMutablePointer<Float>?
+        private let vnni = nk_int8_vnni_enabled()
 
         init(_ job: PackedLinearJob, workers: Int, panelCount: Int) {
             self.job = job
@@ -236,7 +237,7 @@ private struct PackedLinearJob: @unchecked Sendable {
             if case .int8 = job.panels, workers > 1 {
                 let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(job.rows, job.inFeatures)))
                 let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(job.rows))
-                nk_quantize_rows_int8(job.x, job.xStride, job.rows, job.inFeatures, codes, rowScales)
+                nk_quantize_rows_int8(job.x, job.xStride, job.rows, job.inFeatures, codes, rowScales, vnni)
                 (self.codes, self.rowScales) = (codes, rowScales)
             } else {
                 (codes, rowScales) = (nil, nil)
@@ -249,7 +250,7 @@ private struct PackedLinearJob: @unchecked Sendable {
         }
 
         func run(worker: Int) {
-            let quantized = codes.map { (rows: UnsafePointer($0), scales: UnsafePointer(rowScales!)) }
+            let quantized = codes.map { (rows: UnsafePointer($0), scales: UnsafePointer(rowScales!), vnni: vnni) }
             job.run(rows: 0 ..< job.rows, panels: panelCount * worker / workers ..< panelCount * (worker + 1) / workers,
                     quantized: quantized)
         }

@@ -166,13 +166,16 @@ func aRowsOutputDoesNotDependOnTheRowsBesideIt(_ precision: WeightPrecision) thr
     }
 }
 
-/// On a CPU with AVX-512 the kernels run wider tiles (12 rows of 16 lanes); each output is the
-/// same sum in the same order, so the bits equal the AVX2 tiles' in every precision, at every row
-/// count and edge size of `packedCases`.
+/// On a CPU with AVX-512 the kernels run wider tiles (12 rows of 16 lanes), and int8 with VNNI
+/// (vpdpbusd, offset weights) where the CPU has it; each output is the same sum in the same order
+/// (int8: the same integer sum), so the bits equal the AVX2 tiles' in every precision, at every row
+/// count and edge size of `packedCases` (odd k pairs among them).
 @Test(.enabled(if: nk_has_avx512(), "this CPU has no AVX-512: only the AVX2 tiles run"),
       arguments: [WeightPrecision.f32, .f16, .int8])
 func avx512TilesGiveTheBitsOfAVX2Tiles(_ precision: WeightPrecision) throws {
-    defer { nk_set_avx512(true) }
+    defer { nk_set_avx512(true); nk_set_int8_vnni(true) }
+    // (AVX-512, VNNI): AVX2 first, the reference.
+    let kernels = [(false, false), (true, false)] + (precision == .int8 && nk_has_avx512_vnni() ? [(true, true)] : [])
     for c in packedCases {
         var values = SeededValues(state: UInt64(c.rows * 577 + c.out * 3 + c.inFeatures))
         let x = values.array(c.rows * c.xStride)                         // (rows, in), row stride xStride
@@ -181,13 +184,16 @@ func avx512TilesGiveTheBitsOfAVX2Tiles(_ precision: WeightPrecision) throws {
         let bias = c.bias ? Tensor(shape: [c.out], values: values.array(c.out)) : nil
         let prior = values.array(c.rows * c.out)
         var outputs: [[UInt32]] = []
-        for wide in [false, true] {
+        for (wide, vnni) in kernels {
             nk_set_avx512(wide)
+            nk_set_int8_vnni(vnni)
             var y = c.accumulate ? prior : [Float](repeating: .nan, count: c.rows * c.out)
             linear(x, rows: c.rows, xStride: c.xStride, weight: weight, bias: bias, into: &y, accumulate: c.accumulate,
                    activation: c.bias && !c.accumulate ? .quickGELU : nil)
             outputs.append(y.map(\.bitPattern))
         }
-        #expect(outputs[0] == outputs[1], "\(c.testDescription)")
+        for (kernel, output) in zip(kernels, outputs).dropFirst() {
+            #expect(output == outputs[0], "\(c.testDescription), AVX-512 \(kernel.0), VNNI \(kernel.1)")
+        }
     }
 }

@@ -1,7 +1,8 @@
 // The linear layers of one short text query (7 rows through ViT-B/32's 12 text layers: qkv 512->1536,
 // out 512->512, fc1 512->2048, fc2 2048->512; every layer's weights distinct, 151 MB in f32, so they
 // stream from memory as in the model) and of one batch-32 image pass's first vision layer shapes
-// (1600 rows), in each weight format of the packed kernels: f32, f16 (F16C), int8 (vpmaddwd).
+// (1600 rows), in each weight format of the packed kernels: f32, f16 (F16C), int8 (VNNI where the
+// CPU has it, and vpmaddwd).
 // One thread, this thread's CPU time (the machine is shared: time spent descheduled is not the
 // kernel's; time stalled on memory is). Measures, asserts nothing. Build and run (repository root):
 //   cc -O2 -pthread -ISources/CNeuralKernels/include bench/gemm/precision_bench.c \
@@ -51,9 +52,10 @@ static double pass(layer *layers, size_t count, size_t rows, const float *x, flo
         const size_t panels = (l->out + NK_PANEL - 1) / NK_PANEL;
         if (f == 0) nk_packed_linear_avx2(x, l->in, 0, rows, l->f32, l->in, l->out, 0, panels, NULL, y, l->out, false, NK_NONE);
         if (f == 1) nk_packed_linear_f16_avx2(x, l->in, 0, rows, l->f16, l->in, l->out, 0, panels, NULL, y, l->out, false, NK_NONE);
-        if (f == 2) {
-            nk_quantize_rows_int8(x, l->in, rows, l->in, q, qs);
-            nk_int8_linear_avx2(q, qs, rows, l->i8, l->scales, l->in, l->out, 0, panels, NULL, y, l->out, false, NK_NONE);
+        if (f >= 2) {  // 2: the int8 kernel this CPU runs (VNNI when it has it), 3: without VNNI
+            const bool vnni = f == 2 && nk_int8_vnni_enabled();
+            nk_quantize_rows_int8(x, l->in, rows, l->in, q, qs, vnni);
+            nk_int8_linear_avx2(q, qs, rows, l->i8, l->scales, l->in, l->out, 0, panels, NULL, y, l->out, false, NK_NONE, vnni);
         }
     }
     const double seconds = cpu_now() - start;
@@ -73,11 +75,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < 48; i++) { text[i] = (layer){text_shapes[i % 4][0], text_shapes[i % 4][1]}; prepare(&text[i], &seed); }
     for (size_t i = 0; i < 4; i++) { vision[i] = (layer){vision_shapes[i][0], vision_shapes[i][1]}; prepare(&vision[i], &seed); }
     float *x = random_floats(1600 * 3072, &seed), *y = malloc(1600 * 3072 * sizeof(float));
-    const char *names[3] = {"f32", "f16", "int8"};
-    printf("| one thread, CPU ms (median of %d) | f32 | f16 | int8 |\n| --- | --- | --- | --- |\n", reps);
+    printf("| one thread, CPU ms (median of %d) | f32 | f16 | int8 (%s) | int8 (vpmaddwd) |\n| --- | --- | --- | --- | --- |\n",
+           reps, nk_int8_vnni_enabled() ? "VNNI" : "vpmaddwd");
     for (int which = 0; which < 2; which++) {
-        double median[3];
-        for (int f = 0; f < 3; f++) {
+        double median[4];
+        for (int f = 0; f < 4; f++) {
             double t[64];
             for (int r = 0; r < reps; r++) {
                 t[r] = which == 0 ? pass(text, 48, 7, x, y, f) : pass(vision, 4, 1600, x, y, f);
@@ -85,10 +87,10 @@ int main(int argc, char **argv) {
             qsort(t, reps, sizeof(double), cmp);
             median[f] = t[reps / 2];
         }
-        printf("| %s | %.2f | %.2f (%.2fx) | %.2f (%.2fx) |\n",
+        printf("| %s | %.2f | %.2f (%.2fx) | %.2f (%.2fx) | %.2f (%.2fx) |\n",
                which == 0 ? "text tower linears, 7 rows (151 MB of f32 weights)" : "one vision layer's linears, 1600 rows",
-               1000 * median[0], 1000 * median[1], median[1] / median[0], 1000 * median[2], median[2] / median[0]);
-        (void)names;
+               1000 * median[0], 1000 * median[1], median[1] / median[0], 1000 * median[2], median[2] / median[0],
+               1000 * median[3], median[3] / median[0]);
     }
     return 0;
 }

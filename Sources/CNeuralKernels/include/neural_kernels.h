@@ -101,26 +101,40 @@ size_t nk_int8_scale_count(size_t out_features);
 void nk_pack_weight_int8(const float *w, size_t out_features, size_t in_features, int8_t *packed,
                          float *scales);
 
-/// 32-bit words of nk_quantize_rows_int8's output for `rows` rows: nk_int8_row_scales_count(rows)
-/// times the k pairs.
+/// 32-bit words of nk_quantize_rows_int8's output for `rows` rows, in either format:
+/// nk_int8_row_scales_count(rows) times the k pairs, plus one.
 size_t nk_int8_rows_count(size_t rows, size_t in_features);
 
 /// Row scales nk_quantize_rows_int8 writes: rows rounded up to the kernel's tile height.
 size_t nk_int8_row_scales_count(size_t rows);
 
 /// Quantizes x (rows, in_features; row stride x_stride) per row: row_scales[r] = max|x[r, :]| / 127
-/// (1 for an all-zero row), q = nearbyint(x / scale) as s16, two per word (k even in the low half),
-/// in tiles of the kernel's height. row_scales: nk_int8_row_scales_count(rows) (0 past rows).
-/// Needs nk_has_avx2_fma().
+/// (1 for an all-zero row), q = nearbyint(x / scale), in tiles of the kernel's height: as s16, two
+/// per word (k even in the low half); or, for the VNNI kernel (`vnni`), as s8, four per word (the
+/// lowest k in the low byte), followed by each row's Σ q. row_scales: nk_int8_row_scales_count(rows)
+/// (0 past rows). Needs nk_has_avx2_fma().
 void nk_quantize_rows_int8(const float *x, size_t x_stride, size_t rows, size_t in_features,
-                           int32_t *packed_rows, float *row_scales);
+                           int32_t *packed_rows, float *row_scales, bool vnni);
 
 /// out[r, o] (= or +=) row_scales[r] · scales[o] · Σ_k qx[r, k] · qw[o, k] + bias[o], then `activation`,
-/// for every row and the columns of panels panel_begin..<panel_end. Needs nk_has_avx2_fma().
+/// for every row and the columns of panels panel_begin..<panel_end; packed_rows as quantized with
+/// the same `vnni`. Every kernel (AVX2, AVX-512, VNNI) computes the same integer sums, so the same
+/// bits. Needs nk_has_avx2_fma(), and for `vnni` nk_int8_vnni_enabled().
 void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, size_t rows,
                          const int8_t *packed, const float *scales, size_t in_features, size_t out_features,
                          size_t panel_begin, size_t panel_end, const float *bias, float *out,
-                         size_t out_stride, bool accumulate, nk_activation activation);
+                         size_t out_stride, bool accumulate, nk_activation activation, bool vnni);
+
+/// Whether the CPU has AVX-512 VNNI (and what nk_has_avx512 asks).
+bool nk_has_avx512_vnni(void);
+
+/// Whether int8 layers should take the VNNI kernel: the CPU has it and the AVX-512 tiles are on
+/// (CLIP_KERNELS=avx2 turns both off), unless nk_set_int8_vnni(false) said otherwise. Read once
+/// per call, for both the quantization and the kernel.
+bool nk_int8_vnni_enabled(void);
+
+/// Tests: the VNNI kernel on (if the CPU has it) or off (the AVX-512 vpmaddwd tile then runs).
+void nk_set_int8_vnni(bool on);
 
 /// Floats of scratch nk_attention_head_avx2 takes for `seq` tokens of a `head_dim`-wide head.
 size_t nk_attention_scratch_count(size_t seq, size_t head_dim);
