@@ -11,6 +11,11 @@ The load is wrk (`apt-get install wrk`) with bench/search-queries.lua: each conn
 answer before the next, so the figures are closed-loop throughput and per-request latency. The
 database is empty, so a request's time is its query's encoding. Prints one JSON line per (mode,
 clients) and a table with the errors (connection errors and answers >= 400).
+
+`--queries templated` (the default) sends "a photo of a dog"-style queries from 4 templates, whose
+batches share long prefixes, which the text tower computes once; `--queries varied` sends 48 queries
+as people type them, which share little more than the first position: run both to see what the
+sharing adds.
 """
 import argparse
 import http.client
@@ -49,14 +54,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_clients(port, clients, seconds, pid):
+def run_clients(port, clients, seconds, pid, queries):
     """wrk with `clients` connections (closed loop: each waits for its answer) for `seconds`, and
     the server's CPU time per answer (what a shared machine's load disturbs least)."""
     threads = min(2, clients)
     cpu_before = cpu_seconds(pid)
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{int(seconds)}s", "--timeout", "60s",
                           "-s", os.path.join(ROOT, "bench/search-queries.lua"), f"http://127.0.0.1:{port}/search"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True).stdout
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True,
+                         env={**os.environ, "CLIP_BENCH_QUERIES": queries}).stdout
     result = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     cpu = cpu_seconds(pid) - cpu_before
     return {"server_cpu_ms_per_query": round(1000 * cpu / max(1, result["requests"]), 2), "clients": clients, "requests": result["requests"], "errors": result["errors"] + result["non_2xx"],
@@ -71,6 +77,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--clients", default="1,8,50")
     parser.add_argument("--serve-args", default="", help="more `serve` flags for both modes, e.g. \"--precision int8\"")
+    parser.add_argument("--queries", choices=["templated", "varied"], default="templated")
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     modes = [("batched", []), ("one at a time", ["--text-batch-max", "1", "--batch-window-ms", "0"])]
@@ -81,9 +88,9 @@ def main():
             os.makedirs(db_dir)
             process, port = start_server(args.server, args.model, db_dir, extra + shlex.split(args.serve_args))
             try:
-                run_clients(port, 2, 2, process.pid)  # warm-up
+                run_clients(port, 2, 2, process.pid, args.queries)  # warm-up
                 for clients in counts:
-                    row = run_clients(port, clients, args.seconds, process.pid)
+                    row = run_clients(port, clients, args.seconds, process.pid, args.queries)
                     row["mode"] = mode
                     print(json.dumps(row), flush=True)
                     rows.append(row)
@@ -91,7 +98,7 @@ def main():
                 process.terminate()
                 process.wait()
     load = os.getloadavg()[0]
-    print(f"\nload average at the end: {load:.2f}")
+    print(f"\nqueries: {args.queries}; load average at the end: {load:.2f}")
     print("| mode | clients | queries/s | p50 ms | p99 ms | mean ms | server CPU ms per query | errors |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:

@@ -84,29 +84,32 @@ static void scaled_softmax_row(float *row, size_t count, size_t valid, float sca
 
 __attribute__((target("avx2,fma")))
 void nk_attention_head_avx2(const float *q, const float *k, const float *v, size_t stride,
-                            size_t seq, size_t head_dim, float scale, bool causal,
-                            float *scratch, float *out, size_t out_stride) {
-    if (seq == 0) return;
-    float *scores = scratch;                                        // (seq, seq)
+                            size_t seq, size_t queries, size_t first_query, size_t head_dim, float scale,
+                            bool causal, float *scratch, float *out, size_t out_stride) {
+    if (seq == 0 || queries == 0) return;
+    float *scores = scratch;                                        // (queries, seq)
     float *k_packed = scores + seq * seq;                           // K as a (seq, head_dim) weight
     float *v_packed = k_packed + nk_packed_weight_count(seq, head_dim);  // Vᵀ as a (head_dim, seq) weight
     nk_pack_weight_strided(k, stride, seq, head_dim, k_packed);
     pack_transposed(v, stride, seq, head_dim, v_packed);
-    // (seq, seq) = Q (seq, head_dim) · Kᵀ
-    nk_packed_linear_avx2(q, stride, 0, seq, k_packed, head_dim, seq, 0, (seq + NK_PANEL - 1) / NK_PANEL,
+    // (queries, seq) = Q (queries, head_dim) · Kᵀ
+    nk_packed_linear_avx2(q, stride, 0, queries, k_packed, head_dim, seq, 0, (seq + NK_PANEL - 1) / NK_PANEL,
                           NULL, scores, seq, false, NK_NONE);
-    for (size_t i = 0; i < seq; i++) scaled_softmax_row(scores + i * seq, seq, causal ? i + 1 : seq, scale);
-    // (seq, head_dim) = P (seq, seq) · V
-    nk_packed_linear_avx2(scores, seq, 0, seq, v_packed, seq, head_dim, 0, (head_dim + NK_PANEL - 1) / NK_PANEL,
+    for (size_t i = 0; i < queries; i++) {
+        scaled_softmax_row(scores + i * seq, seq, causal ? first_query + i + 1 : seq, scale);
+    }
+    // (queries, head_dim) = P (queries, seq) · V
+    nk_packed_linear_avx2(scores, seq, 0, queries, v_packed, seq, head_dim, 0, (head_dim + NK_PANEL - 1) / NK_PANEL,
                           NULL, out, out_stride, false, NK_NONE);
 }
 
 #else
 
 void nk_attention_head_avx2(const float *q, const float *k, const float *v, size_t stride,
-                            size_t seq, size_t head_dim, float scale, bool causal,
-                            float *scratch, float *out, size_t out_stride) {
-    (void)q; (void)k; (void)v; (void)stride; (void)seq; (void)head_dim; (void)scale; (void)causal;
+                            size_t seq, size_t queries, size_t first_query, size_t head_dim, float scale,
+                            bool causal, float *scratch, float *out, size_t out_stride) {
+    (void)q; (void)k; (void)v; (void)stride; (void)seq; (void)queries; (void)first_query; (void)head_dim;
+    (void)scale; (void)causal;
     (void)scratch; (void)out; (void)out_stride;
     __builtin_trap();
 }

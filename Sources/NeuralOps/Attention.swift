@@ -38,48 +38,124 @@ public func multiHeadAttention(
     scores: UnsafeMutablePointer<Float>,
     into out: UnsafeMutablePointer<Float>
 ) {
-    let job = AttentionJob(q: q, k: k, v: v, stride: stride, batch: batch, seq: seq, heads: heads,
-                           headDim: headDim, causal: causal, scores: scores, out: out,
-                           workers: attentionWorkers(batch: batch, heads: heads))
+    let width = heads * headDim
+    let segments = (0..<batch).map { b in
+        AttentionSegment(q: q + b * seq * stride, k: k + b * seq * stride, v: v + b * seq * stride,
+                         out: out + b * seq * width, keys: seq, queries: seq, firstQuery: 0)
+    }
+    let job = AttentionJob(segments: segments, stride: stride, heads: heads, headDim: headDim, causal: causal,
+                           maxKeys: seq, scores: scores, workers: attentionWorkers(batch: batch, heads: heads))
     parallelFor(job.workers) { job.run(worker: $0) }
+}
+
+/// One sequence of a batch whose shared prefixes are computed once: sequences that begin with the
+/// same tokens have, under causal attention, the same activations at those positions, so each such
+/// prefix has one row (a node of the batch's prefix tree) and every sequence through it reads it.
+public struct SharedPrefixSequence: Sendable, Equatable {
+    /// The activation row of each position, 0 ..< length.
+    public let rows: [Int]
+    /// The first position whose row is this sequence's own: rows[firstOwn...] are consecutive rows,
+    /// and the ones before it (its shared prefix) are rows of earlier sequences.
+    public let firstOwn: Int
+
+    public init(rows: [Int], firstOwn: Int) {
+        precondition(!rows.isEmpty && (0..<rows.count).contains(firstOwn), "SharedPrefixSequence: no own row")
+        precondition(rows[firstOwn...].enumerated().allSatisfy { $0.element == rows[firstOwn] + $0.offset },
+                     "SharedPrefixSequence: own rows must be consecutive")
+        self.rows = rows
+        self.firstOwn = firstOwn
+    }
+
+    /// The rows it owns.
+    public var own: Range<Int> { rows[firstOwn] ..< rows[firstOwn] + rows.count - firstOwn }
+}
+
+/// Floats of `gathered` scratch `causalAttention(qkv:…)` needs: a copy of the QKV rows of every
+/// sequence that shares a prefix, so that its keys are consecutive.
+public func sharedPrefixGatherCount(_ sequences: [SharedPrefixSequence], width: Int) -> Int {
+    sequences.reduce(0) { $0 + ($1.firstOwn > 0 ? $1.rows.count : 0) } * 3 * width
+}
+
+/// Causal multi-head attention for sequences stored as a prefix tree (`SharedPrefixSequence`):
+/// each sequence's own rows attend to its whole path (its shared prefix, then its own rows), and
+/// each output row is what `multiHeadAttention(causal: true)` gives that sequence on its own.
+///
+/// - qkv: (rows, 3·width), a fused projection's q | k | v
+/// - gathered: scratch of `sharedPrefixGatherCount` floats
+/// - scores: scratch of `attentionScratchCount(batch: sequences.count, heads:, seq: longest, headDim:)`
+/// - out: (rows, width); each sequence writes its own rows
+public func causalAttention(
+    qkv: UnsafePointer<Float>, sequences: [SharedPrefixSequence], heads: Int, headDim: Int,
+    gathered: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+    into out: UnsafeMutablePointer<Float>
+) {
+    let width = heads * headDim, stride = 3 * width
+    var next = gathered
+    let segments = sequences.map { s -> AttentionSegment in
+        var base = qkv + s.rows[0] * stride
+        if s.firstOwn > 0 {  // copy the path's rows together: the prefix's rows are elsewhere
+            for (position, row) in s.rows.enumerated() {
+                (next + position * stride).update(from: qkv + row * stride, count: stride)
+            }
+            base = UnsafePointer(next)
+            next += s.rows.count * stride
+        }
+        let first = base + s.firstOwn * stride
+        return AttentionSegment(q: first, k: base + width, v: base + 2 * width, out: out + s.rows[s.firstOwn] * width,
+                                keys: s.rows.count, queries: s.rows.count - s.firstOwn, firstQuery: s.firstOwn)
+    }
+    let job = AttentionJob(segments: segments, stride: stride, heads: heads, headDim: headDim, causal: true,
+                           maxKeys: sequences.map(\.rows.count).max() ?? 0, scores: scores,
+                           workers: attentionWorkers(batch: sequences.count, heads: heads))
+    parallelFor(job.workers) { job.run(worker: $0) }
+}
+
+/// One sequence's attention: its `queries` rows from position `firstQuery` on, against `keys` rows.
+/// q at its first query row, k and v at position 0; row stride the job's `stride`; out (queries,
+/// width) contiguous.
+private struct AttentionSegment {
+    let q, k, v: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+    let keys, queries, firstQuery: Int
 }
 
 /// One attention call's operands, shared by its workers. @unchecked Sendable: workers read q, k, v
 /// and write disjoint parts of `out` (their heads' columns) and of `scores` (their own matrix).
 private struct AttentionJob: @unchecked Sendable {
-    let q, k, v: UnsafePointer<Float>
-    let stride, batch, seq, heads, headDim: Int
+    let segments: [AttentionSegment]
+    let stride, heads, headDim: Int
     let causal: Bool
-    let scores, out: UnsafeMutablePointer<Float>
+    /// The longest segment's keys: what each worker's scratch is sized for.
+    let maxKeys: Int
+    let scores: UnsafeMutablePointer<Float>
     let workers: Int
 
     /// Pairs `worker, worker + workers, ...` go to one worker, which owns scores[worker].
     func run(worker: Int) {
         let width = heads * headDim
         let scale = 1 / Float(headDim).squareRoot()
-        let scratch = scores + worker * attentionScratchPerWorker(seq: seq, headDim: headDim)
-        for pair in Swift.stride(from: worker, to: batch * heads, by: workers) {
-            let b = pair / heads, h = pair % heads
-            let rowOffset = b * seq * stride + h * headDim
+        let scratch = scores + worker * attentionScratchPerWorker(seq: maxKeys, headDim: headDim)
+        for pair in Swift.stride(from: worker, to: segments.count * heads, by: workers) {
+            let s = segments[pair / heads], column = (pair % heads) * headDim
             if packedLinearAvailable {
-                nk_attention_head_avx2(q + rowOffset, k + rowOffset, v + rowOffset, stride, seq, headDim, scale,
-                                       causal, scratch, out + b * seq * width + h * headDim, width)
+                nk_attention_head_avx2(s.q + column, s.k + column, s.v + column, stride, s.keys, s.queries,
+                                       s.firstQuery, headDim, scale, causal, scratch, s.out + column, width)
                 continue
             }
-            let p = scratch                                 // (seq, seq)
-            // (seq, seq) = scale · Q_bh (seq, headDim) · K_bhᵀ (headDim, seq)
-            gemm(.none, .transposed, m: seq, n: seq, k: headDim, alpha: scale,
-                 a: q + rowOffset, lda: stride,
-                 b: k + rowOffset, ldb: stride,
-                 beta: 0, c: p, ldc: seq)
-            for i in 0..<seq {
-                softmaxRow(p + i * seq, count: seq, valid: causal ? i + 1 : seq)
+            let p = scratch                                 // (queries, keys)
+            // (queries, keys) = scale · Q_sh (queries, headDim) · K_shᵀ (headDim, keys)
+            gemm(.none, .transposed, m: s.queries, n: s.keys, k: headDim, alpha: scale,
+                 a: s.q + column, lda: stride,
+                 b: s.k + column, ldb: stride,
+                 beta: 0, c: p, ldc: s.keys)
+            for i in 0..<s.queries {
+                softmaxRow(p + i * s.keys, count: s.keys, valid: causal ? s.firstQuery + i + 1 : s.keys)
             }
-            // (seq, headDim) = P (seq, seq) · V_bh (seq, headDim), written into head h's columns
-            gemm(.none, .none, m: seq, n: headDim, k: seq,
-                 a: p, lda: seq,
-                 b: v + rowOffset, ldb: stride,
-                 beta: 0, c: out + b * seq * width + h * headDim, ldc: width)
+            // (queries, headDim) = P (queries, keys) · V_sh (keys, headDim), written into head h's columns
+            gemm(.none, .none, m: s.queries, n: headDim, k: s.keys,
+                 a: p, lda: s.keys,
+                 b: s.v + column, ldb: stride,
+                 beta: 0, c: s.out + column, ldc: width)
         }
     }
 }

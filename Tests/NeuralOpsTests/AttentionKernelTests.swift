@@ -41,3 +41,43 @@ func attentionMatchesDoubleReference(_ c: (seq: Int, headDim: Int, causal: Bool)
     }
     #expect(worst < 1e-5, "worst absolute error: \(worst)")
 }
+
+// MARK: - Sequences sharing prefixes
+
+/// `causalAttention` over a prefix tree gives each sequence's own rows the bits `multiHeadAttention`
+/// gives that sequence alone (its path's rows copied out as a dense sequence).
+@Test func sharedPrefixAttentionEqualsEachSequenceAlone() {
+    let heads = 2, headDim = 24, width = heads * headDim, stride = 3 * width
+    // Rows 0-5: A (6 positions). B: A's first 3, then rows 6-9. C: B's first 5, then rows 10-11.
+    // D: row 0, then 12 (shares the first position only).
+    let sequences = [SharedPrefixSequence(rows: Array(0..<6), firstOwn: 0),
+                     SharedPrefixSequence(rows: [0, 1, 2, 6, 7, 8, 9], firstOwn: 3),
+                     SharedPrefixSequence(rows: [0, 1, 2, 6, 7, 10, 11], firstOwn: 5),
+                     SharedPrefixSequence(rows: [0, 12], firstOwn: 1)]
+    let rows = 13
+    var values = SeededValues(state: 77)
+    let qkv = values.array(rows * stride).map { $0 * 2 }            // (rows, 3·width)
+    var out = [Float](repeating: .nan, count: rows * width)
+    let longest = sequences.map(\.rows.count).max()!
+    var scores = [Float](repeating: .nan, count: attentionScratchCount(batch: sequences.count, heads: heads, seq: longest, headDim: headDim))
+    var gathered = [Float](repeating: .nan, count: sharedPrefixGatherCount(sequences, width: width))
+    #expect(gathered.count == (7 + 7 + 2) * stride)
+    qkv.withUnsafeBufferPointer { p in
+        causalAttention(qkv: p.baseAddress!, sequences: sequences, heads: heads, headDim: headDim,
+                        gathered: &gathered, scores: &scores, into: &out)
+    }
+    for s in sequences {
+        let dense = s.rows.flatMap { qkv[$0 * stride ..< ($0 + 1) * stride] }   // (length, 3·width)
+        var alone = [Float](repeating: .nan, count: s.rows.count * width)
+        var scratch = [Float](repeating: .nan, count: attentionScratchCount(batch: 1, heads: heads, seq: s.rows.count, headDim: headDim))
+        dense.withUnsafeBufferPointer { p in
+            let base = p.baseAddress!
+            multiHeadAttention(q: base, k: base + width, v: base + 2 * width, stride: stride, batch: 1, seq: s.rows.count,
+                               heads: heads, headDim: headDim, causal: true, scores: &scratch, into: &alone)
+        }
+        for (position, row) in s.rows.enumerated() where position >= s.firstOwn {
+            #expect(out[row * width ..< (row + 1) * width].map(\.bitPattern)
+                    == alone[position * width ..< (position + 1) * width].map(\.bitPattern), "row \(row)")
+        }
+    }
+}

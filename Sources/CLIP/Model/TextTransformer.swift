@@ -15,8 +15,10 @@ struct TextTransformer: Sendable {
         encoder = TransformerEncoder(layers: weights.layers, tower: config.tower)
     }
 
-    /// Sequences per forward pass (32 x 77 tokens: ~50 MB of scratch for ViT-B/32's text tower).
-    static let maxChunk = 32
+    /// Rows per forward pass (32 x 77 tokens: ~50 MB of scratch for ViT-B/32's text tower), and
+    /// sequences per pass.
+    static let maxChunkRows = 32 * 77
+    static let maxChunkSequences = 256
 
     /// The position whose hidden state is pooled, by transformers' rule: the first `eos_token_id`;
     /// for legacy configs with `eos_token_id == 2`, the first position of the largest id (argmax).
@@ -33,70 +35,64 @@ struct TextTransformer: Sendable {
     /// Token id lists (each ≤ maxPositionEmbeddings, ids < vocabSize) → (n, projectionDim), unit rows.
     func embed(tokenIds: [[Int32]]) -> [[Float]] {
         // Causal attention: positions after the pooled one never affect it, so each sequence runs over
-        // 0...pool only, and a shorter sequence can share a batch with longer ones, padded at its end
-        // (the padding rows are computed and ignored). Groups: by length, longest first, a sequence
-        // joins the current group while padding stays under a quarter of the group's rows, up to
-        // `maxChunk` sequences per pass (bounded scratch memory).
-        var runs: [(index: Int, length: Int)] = []
+        // 0...pool only; and a position's activations depend only on the ids up to it, so sequences
+        // that start alike (every one starts with <|startoftext|>; concurrent queries often with "a
+        // photo of") compute those positions once (`PrefixTree`). Sorted, so that alike sequences land
+        // in the same pass when a batch takes several.
+        var sequences: [(index: Int, ids: ArraySlice<Int32>)] = []
         for (i, ids) in tokenIds.enumerated() {
             precondition(!ids.isEmpty && ids.count <= config.maxPositionEmbeddings,
                          "TextTransformer: \(ids.count) token ids, expected 1...\(config.maxPositionEmbeddings)")
             precondition(ids.allSatisfy { $0 >= 0 && Int($0) < config.vocabSize },
                          "TextTransformer: token id outside 0..<\(config.vocabSize)")
-            runs.append((i, poolingIndex(ids) + 1))
+            sequences.append((i, ids[...poolingIndex(ids)]))
         }
-        runs.sort { ($0.length, $1.index) > ($1.length, $0.index) }
+        sequences.sort { $0.ids.lexicographicallyPrecedes($1.ids) || ($0.ids == $1.ids && $0.index < $1.index) }
         var result = [[Float]](repeating: [], count: tokenIds.count)
         var start = 0
-        while start < runs.count {
-            let padded = runs[start].length
-            var end = start + 1, used = padded
-            while end < runs.count, end - start < Self.maxChunk,
-                  4 * (used + runs[end].length) >= 3 * padded * (end - start + 1) {
-                used += runs[end].length
+        while start < sequences.count {
+            var tree = PrefixTree()
+            var end = start
+            while end < sequences.count, end - start < Self.maxChunkSequences,
+                  end == start || tree.rows + tree.newRows(sequences[end].ids) <= Self.maxChunkRows {
+                tree.add(sequences[end].ids)
                 end += 1
             }
-            let group = runs[start..<end]
-            let embeddings = embed(group.map { Array(tokenIds[$0.index].prefix($0.length)) }, length: padded)
-            for (run, embedding) in zip(group, embeddings) { result[run.index] = embedding }
+            for (sequence, embedding) in zip(sequences[start..<end], embed(tree)) { result[sequence.index] = embedding }
             start = end
         }
         return result
     }
 
-    /// Sequences of at most `length` ids, each pooled at its own last id; shorter ones are padded
-    /// with their last id (causal attention keeps padding out of every earlier row).
-    private func embed(_ sequences: [[Int32]], length seq: Int) -> [[Float]] {
-        let batch = sequences.count, width = config.tower.hiddenSize
-        let capacity = Workspace.rounded(batch * seq * width)   // x
-            + Workspace.rounded(batch * width)                  // pooled
-            + Workspace.rounded(batch * projectionDim)          // projected
-            + encoder.scratchCapacity(batch: batch, seq: seq)
-        return Workspace.borrow(capacity: capacity) { embed(sequences, length: seq, workspace: $0) }
+    /// The embeddings of `tree`'s sequences, in the order they were added.
+    private func embed(_ tree: PrefixTree) -> [[Float]] {
+        let width = config.tower.hiddenSize, layout = TransformerEncoder.Rows.sharedPrefixes(tree.shared, rows: tree.rows)
+        let capacity = Workspace.rounded(tree.rows * width)          // x
+            + Workspace.rounded(tree.pooled.count * width)           // pooled
+            + Workspace.rounded(tree.pooled.count * projectionDim)   // projected
+            + encoder.scratchCapacity(layout)
+        return Workspace.borrow(capacity: capacity) { embed(tree, layout, workspace: $0) }
     }
 
-    private func embed(_ sequences: [[Int32]], length seq: Int, workspace: Workspace) -> [[Float]] {
-        let batch = sequences.count, width = config.tower.hiddenSize, rows = batch * seq
+    private func embed(_ tree: PrefixTree, _ layout: TransformerEncoder.Rows, workspace: Workspace) -> [[Float]] {
+        let width = config.tower.hiddenSize, batch = tree.pooled.count
 
         // MARK: Token + position embedding
-        let x = workspace.region(rows * width)              // (batch·seq, width)
+        let x = workspace.region(tree.rows * width)         // (rows, width): one row per tree node
         let positions = weights.positionEmbedding.pointer
-        for (b, ids) in sequences.enumerated() {
-            for t in 0..<seq {
-                let row = x + (b * seq + t) * width
-                weights.tokenEmbedding.copyRow(Int(ids[min(t, ids.count - 1)]), into: row)
-                add(positions + t * width, into: row, count: width)
-            }
+        for row in 0..<tree.rows {
+            weights.tokenEmbedding.copyRow(Int(tree.tokens[row]), into: x + row * width)
+            add(positions + tree.positions[row] * width, into: x + row * width, count: width)
         }
 
-    // MARK: Encoder (causal attention)
+        // MARK: Encoder (causal attention)
         let pooled = workspace.region(batch * width)        // (batch, width)
         let projected = workspace.region(batch * projectionDim)
-        encoder.forward(x, batch: batch, seq: seq, causal: true, workspace: workspace)
+        encoder.forward(x, layout, workspace: workspace)
 
         // MARK: final_layer_norm on each pooled row → text_projection → L2 normalize
-        for (b, ids) in sequences.enumerated() {
-            layerNorm(x + (b * seq + ids.count - 1) * width, rows: 1, width: width,
+        for (b, row) in tree.pooled.enumerated() {
+            layerNorm(x + row * width, rows: 1, width: width,
                       gamma: weights.finalLayerNormWeight, beta: weights.finalLayerNormBias,
                       eps: config.tower.layerNormEps, into: pooled + b * width)
         }
@@ -106,5 +102,56 @@ struct TextTransformer: Sendable {
             l2Normalize(row, count: projectionDim)
             return Array(UnsafeBufferPointer(start: row, count: projectionDim))
         }
+    }
+}
+
+/// Token sequences with their common prefixes stored once: a row per distinct (prefix, next id),
+/// as a trie. Under causal attention a row's activations depend only on the ids up to it, so a
+/// sequence reads its shared prefix's rows and computes only the rows after it, and each sequence's
+/// embedding is the one it gets alone, bit for bit (each row's arithmetic is the same).
+struct PrefixTree {
+    /// Each row's token id and position.
+    private(set) var tokens: [Int32] = []
+    private(set) var positions: [Int] = []
+    /// The sequences with rows of their own (an exact repeat has none), for attention.
+    private(set) var shared: [SharedPrefixSequence] = []
+    /// Each added sequence's last row, the one it is pooled at.
+    private(set) var pooled: [Int] = []
+    /// (parent row + 1, id) → row; the parent of position 0 is -1.
+    private var children: [Int64: Int] = [:]
+
+    var rows: Int { tokens.count }
+
+    private static func key(parent: Int, id: Int32) -> Int64 { Int64(parent + 1) << 32 | Int64(UInt32(bitPattern: id)) }
+
+    /// How many rows `add(ids)` would add.
+    func newRows(_ ids: ArraySlice<Int32>) -> Int {
+        var parent = -1
+        for (position, id) in ids.enumerated() {
+            guard let row = children[Self.key(parent: parent, id: id)] else { return ids.count - position }
+            parent = row
+        }
+        return 0
+    }
+
+    mutating func add(_ ids: ArraySlice<Int32>) {
+        var path: [Int] = []
+        var firstOwn: Int?
+        var parent = -1
+        for (position, id) in ids.enumerated() {
+            let key = Self.key(parent: parent, id: id)
+            if firstOwn == nil, let row = children[key] {
+                parent = row
+            } else {
+                firstOwn = firstOwn ?? position
+                parent = tokens.count
+                children[key] = parent
+                tokens.append(id)
+                positions.append(position)
+            }
+            path.append(parent)
+        }
+        pooled.append(path[path.count - 1])
+        if let firstOwn { shared.append(SharedPrefixSequence(rows: path, firstOwn: firstOwn)) }
     }
 }

@@ -139,12 +139,14 @@ void nk_set_int8_vnni(bool on);
 /// Floats of scratch nk_attention_head_avx2 takes for `seq` tokens of a `head_dim`-wide head.
 size_t nk_attention_scratch_count(size_t seq, size_t head_dim);
 
-/// One attention head of one sequence: out (seq, head_dim), row stride out_stride, =
-/// softmax(scale · Q · Kᵀ, masked to j <= i when causal) · V, with q, k, v (seq, head_dim) each at row
-/// stride `stride` (columns of a fused QKV projection). scratch: nk_attention_scratch_count floats.
-/// Call only when nk_has_avx2_fma() is true.
+/// One attention head of one sequence of `seq` positions, for the `queries` of them from position
+/// `first_query` on: out (queries, head_dim), row stride out_stride, = softmax(scale · Q · Kᵀ,
+/// masked to keys j <= first_query + i when causal) · V, with q (queries, head_dim) and k, v (seq,
+/// head_dim) each at row stride `stride` (columns of a fused QKV projection). A query row's output
+/// does not depend on which other query rows are asked for. scratch: nk_attention_scratch_count(seq,
+/// head_dim) floats. Call only when nk_has_avx2_fma() is true.
 void nk_attention_head_avx2(const float *q, const float *k, const float *v, size_t stride,
-                            size_t seq, size_t head_dim, float scale, bool causal,
-                            float *scratch, float *out, size_t out_stride);
+                            size_t seq, size_t queries, size_t first_query, size_t head_dim, float scale,
+                            bool causal, float *scratch, float *out, size_t out_stride);
 
 #endif
