@@ -29,11 +29,13 @@ import torch  # noqa: E402
 import clipfixture  # noqa: E402
 
 QUERY = "a photo of a dog"
-BATCH_TEXTS = [
+QUERIES = [
     "a photo of a dog", "a cat sleeping on a sofa", "red sports car parked on a street at night",
     "mountains covered in snow under a blue sky", "a bowl of ramen with an egg", "two people hiking in a forest",
     "a lighthouse on a rocky coast", "a child playing with a kite on the beach",
-] * 4  # 32 realistic queries
+]
+# 32 distinct texts, as clip-server bench's (BenchTokens.batch32): the eight, and each after "the", "two", "red".
+BATCH_TEXTS = [f"{word}{query}" for word in ["", "the ", "two ", "red "] for query in QUERIES]
 
 
 def log(message: str) -> None:

@@ -30,18 +30,21 @@ public func attentionScratchCount(batch: Int, heads: Int, seq: Int, headDim: Int
 ///
 /// - q, k, v: (batch·seq, heads·headDim) each with row stride `stride` (e.g. `3·width` when they are
 ///   the three column blocks of a fused QKV projection)
-/// - out: (batch·seq, heads·headDim) contiguous
+/// - out: (batch·seq, heads·headDim) contiguous; with `onlyPosition`, (batch, heads·headDim): only
+///   that position's query of each sequence (a row's output does not depend on the others asked)
 /// - scores: scratch of at least `attentionScratchCount(batch:heads:seq:headDim:)` floats
 public func multiHeadAttention(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int,
-    batch: Int, seq: Int, heads: Int, headDim: Int, causal: Bool,
+    batch: Int, seq: Int, heads: Int, headDim: Int, causal: Bool, onlyPosition: Int? = nil,
     scores: UnsafeMutablePointer<Float>,
     into out: UnsafeMutablePointer<Float>
 ) {
     let width = heads * headDim
     let segments = (0..<batch).map { b in
-        AttentionSegment(q: q + b * seq * stride, k: k + b * seq * stride, v: v + b * seq * stride,
-                         out: out + b * seq * width, keys: seq, queries: seq, firstQuery: 0)
+        let first = onlyPosition ?? 0
+        return AttentionSegment(q: q + (b * seq + first) * stride, k: k + b * seq * stride, v: v + b * seq * stride,
+                                out: out + (onlyPosition == nil ? b * seq : b) * width, keys: seq,
+                                queries: onlyPosition == nil ? seq : 1, firstQuery: first)
     }
     let job = AttentionJob(segments: segments, stride: stride, heads: heads, headDim: headDim, causal: causal,
                            maxKeys: seq, scores: scores, workers: attentionWorkers(batch: batch, heads: heads))
@@ -83,30 +86,41 @@ public func sharedPrefixGatherCount(_ sequences: [SharedPrefixSequence], width: 
 /// - qkv: (rows, 3·width), a fused projection's q | k | v
 /// - gathered: scratch of `sharedPrefixGatherCount` floats
 /// - scores: scratch of `attentionScratchCount(batch: sequences.count, heads:, seq: longest, headDim:)`
-/// - out: (rows, width); each sequence writes its own rows
+/// - out: (rows, width), each sequence writing its own rows; with `only`, (only.count, width): row i
+///   the query of position only[i].position of sequence only[i].sequence, alone
 public func causalAttention(
     qkv: UnsafePointer<Float>, sequences: [SharedPrefixSequence], heads: Int, headDim: Int,
+    only: [(sequence: Int, position: Int)]? = nil,
     gathered: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
     into out: UnsafeMutablePointer<Float>
 ) {
     let width = heads * headDim, stride = 3 * width
     var next = gathered
-    let segments = sequences.map { s -> AttentionSegment in
-        var base = qkv + s.rows[0] * stride
-        if s.firstOwn > 0 {  // copy the path's rows together: the prefix's rows are elsewhere
-            for (position, row) in s.rows.enumerated() {
-                (next + position * stride).update(from: qkv + row * stride, count: stride)
-            }
-            base = UnsafePointer(next)
-            next += s.rows.count * stride
+    // Each sequence's rows from position 0, consecutive: in place, or copied together when its
+    // prefix's rows are elsewhere.
+    let bases = sequences.map { s -> UnsafePointer<Float> in
+        guard s.firstOwn > 0 else { return qkv + s.rows[0] * stride }
+        for (position, row) in s.rows.enumerated() {
+            (next + position * stride).update(from: qkv + row * stride, count: stride)
         }
-        let first = base + s.firstOwn * stride
-        return AttentionSegment(q: first, k: base + width, v: base + 2 * width, out: out + s.rows[s.firstOwn] * width,
-                                keys: s.rows.count, queries: s.rows.count - s.firstOwn, firstQuery: s.firstOwn)
+        defer { next += s.rows.count * stride }
+        return UnsafePointer(next)
+    }
+    let segments = only.map { only in
+        only.enumerated().map { i, query in
+            let base = bases[query.sequence]
+            return AttentionSegment(q: base + query.position * stride, k: base + width, v: base + 2 * width,
+                                    out: out + i * width, keys: sequences[query.sequence].rows.count, queries: 1,
+                                    firstQuery: query.position)
+        }
+    } ?? zip(sequences, bases).map { s, base in
+        AttentionSegment(q: base + s.firstOwn * stride, k: base + width, v: base + 2 * width,
+                         out: out + s.rows[s.firstOwn] * width, keys: s.rows.count,
+                         queries: s.rows.count - s.firstOwn, firstQuery: s.firstOwn)
     }
     let job = AttentionJob(segments: segments, stride: stride, heads: heads, headDim: headDim, causal: true,
                            maxKeys: sequences.map(\.rows.count).max() ?? 0, scores: scores,
-                           workers: attentionWorkers(batch: sequences.count, heads: heads))
+                           workers: attentionWorkers(batch: segments.count, heads: heads))
     parallelFor(job.workers) { job.run(worker: $0) }
 }
 

@@ -26,6 +26,12 @@ import Testing
                             SharedPrefixSequence(rows: [0, 1, 2, 3, 4, 7, 8], firstOwn: 5),
                             SharedPrefixSequence(rows: [0, 9, 10, 11], firstOwn: 1)])
     #expect(tree.pooled == [6, 8, 6, 11])
+    #expect(tree.pooledPositions.map { [$0.sequence, $0.position] } == [[0, 6], [1, 6], [2, 3]])
+    // A sequence that is a prefix of an earlier one (pooled by argmax, legacy configs) has no rows of
+    // its own either, and is read at the row of its last position.
+    tree.add(cat.prefix(4))
+    #expect(tree.rows == 12 && tree.pooled.last == 3)
+    #expect(tree.pooledPositions.last.map { [$0.sequence, $0.position] } == [0, 3])
 }
 
 /// Texts that share prefixes (and repeat), in every precision, in one batch and one at a time.

@@ -66,6 +66,18 @@ func attentionMatchesDoubleReference(_ c: (seq: Int, headDim: Int, causal: Bool)
         causalAttention(qkv: p.baseAddress!, sequences: sequences, heads: heads, headDim: headDim,
                         gathered: &gathered, scores: &scores, into: &out)
     }
+    // Only some queries (as a tower's last block computes only the rows it reads): the same bits.
+    let only = [(sequence: 1, position: 6), (sequence: 0, position: 2), (sequence: 3, position: 1), (sequence: 2, position: 6)]
+    var some = [Float](repeating: .nan, count: only.count * width)
+    qkv.withUnsafeBufferPointer { p in
+        causalAttention(qkv: p.baseAddress!, sequences: sequences, heads: heads, headDim: headDim, only: only,
+                        gathered: &gathered, scores: &scores, into: &some)
+    }
+    for (i, query) in only.enumerated() {
+        let row = sequences[query.sequence].rows[query.position]
+        #expect(some[i * width ..< (i + 1) * width].map(\.bitPattern) == out[row * width ..< (row + 1) * width].map(\.bitPattern),
+                "only \(query)")
+    }
     for s in sequences {
         let dense = s.rows.flatMap { qkv[$0 * stride ..< ($0 + 1) * stride] }   // (length, 3·width)
         var alone = [Float](repeating: .nan, count: s.rows.count * width)
@@ -78,6 +90,32 @@ func attentionMatchesDoubleReference(_ c: (seq: Int, headDim: Int, causal: Bool)
         for (position, row) in s.rows.enumerated() where position >= s.firstOwn {
             #expect(out[row * width ..< (row + 1) * width].map(\.bitPattern)
                     == alone[position * width ..< (position + 1) * width].map(\.bitPattern), "row \(row)")
+        }
+    }
+}
+
+/// `onlyPosition` (ViT's last block reads the class token only) gives that row's bits of the full call.
+@Test(arguments: [false, true])
+func attentionAtOnePositionEqualsThatRowOfTheFullCall(causal: Bool) {
+    let batch = 3, seq = 50, heads = 2, headDim = 32, width = heads * headDim, stride = 3 * width
+    var values = SeededValues(state: causal ? 5 : 6)
+    let qkv = values.array(batch * seq * stride)
+    var scores = [Float](repeating: .nan, count: attentionScratchCount(batch: batch, heads: heads, seq: seq, headDim: headDim))
+    var full = [Float](repeating: .nan, count: batch * seq * width)
+    for position in [0, 17, seq - 1] {
+        var one = [Float](repeating: .nan, count: batch * width)
+        qkv.withUnsafeBufferPointer { p in
+            let base = p.baseAddress!
+            multiHeadAttention(q: base, k: base + width, v: base + 2 * width, stride: stride, batch: batch, seq: seq,
+                               heads: heads, headDim: headDim, causal: causal, scores: &scores, into: &full)
+            multiHeadAttention(q: base, k: base + width, v: base + 2 * width, stride: stride, batch: batch, seq: seq,
+                               heads: heads, headDim: headDim, causal: causal, onlyPosition: position,
+                               scores: &scores, into: &one)
+        }
+        for b in 0..<batch {
+            let row = b * seq + position
+            #expect(one[b * width ..< (b + 1) * width].map(\.bitPattern) == full[row * width ..< (row + 1) * width].map(\.bitPattern),
+                    "image \(b), position \(position)")
         }
     }
 }

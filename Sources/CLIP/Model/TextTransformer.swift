@@ -66,7 +66,8 @@ struct TextTransformer: Sendable {
 
     /// The embeddings of `tree`'s sequences, in the order they were added.
     private func embed(_ tree: PrefixTree) -> [[Float]] {
-        let width = config.tower.hiddenSize, layout = TransformerEncoder.Rows.sharedPrefixes(tree.shared, rows: tree.rows)
+        let width = config.tower.hiddenSize
+        let layout = TransformerEncoder.Rows.sharedPrefixes(tree.shared, rows: tree.rows, read: tree.pooledPositions)
         let capacity = Workspace.rounded(tree.rows * width)          // x
             + Workspace.rounded(tree.pooled.count * width)           // pooled
             + Workspace.rounded(tree.pooled.count * projectionDim)   // projected
@@ -117,10 +118,18 @@ struct PrefixTree {
     private(set) var shared: [SharedPrefixSequence] = []
     /// Each added sequence's last row, the one it is pooled at.
     private(set) var pooled: [Int] = []
+    /// Which sequence of `shared` made each row, at which position.
+    private var maker: [(sequence: Int, position: Int)] = []
     /// (parent row + 1, id) → row; the parent of position 0 is -1.
     private var children: [Int64: Int] = [:]
 
     var rows: Int { tokens.count }
+
+    /// The pooled rows, each once, as (sequence of `shared`, position).
+    var pooledPositions: [(sequence: Int, position: Int)] {
+        var seen = Set<Int>()
+        return pooled.filter { seen.insert($0).inserted }.map { maker[$0] }
+    }
 
     private static func key(parent: Int, id: Int32) -> Int64 { Int64(parent + 1) << 32 | Int64(UInt32(bitPattern: id)) }
 
@@ -148,6 +157,7 @@ struct PrefixTree {
                 children[key] = parent
                 tokens.append(id)
                 positions.append(position)
+                maker.append((shared.count, position))
             }
             path.append(parent)
         }

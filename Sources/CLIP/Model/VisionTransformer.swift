@@ -43,7 +43,7 @@ struct VisionTransformer: Sendable {
             + Workspace.rounded(batch * config.numPositions * width)           // x
             + Workspace.rounded(batch * width)                                 // pooled
             + Workspace.rounded(batch * projectionDim)                         // projected
-            + encoder.scratchCapacity(.dense(batch: batch, seq: config.numPositions, causal: false))
+            + encoder.scratchCapacity(.dense(batch: batch, seq: config.numPositions, causal: false, read: 0))
         return Workspace.borrow(capacity: capacity) { embedChunk(pixels: pixels, batch: batch, workspace: $0) }
     }
 
@@ -88,7 +88,7 @@ struct VisionTransformer: Sendable {
         // MARK: Encoder (bidirectional attention)
         let pooled = workspace.region(batch * width)                         // (batch, width)
         let projected = workspace.region(batch * projectionDim)              // (batch, projection)
-        encoder.forward(x, .dense(batch: batch, seq: seq, causal: false), workspace: workspace)
+        encoder.forward(x, .dense(batch: batch, seq: seq, causal: false, read: 0), workspace: workspace)  // reads the class token
 
         // MARK: post_layernorm on the class token → visual_projection → L2 normalize
         layerNorm(x, rows: batch, width: width, xStride: seq * width,
