@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure image and text encoding speed; prints one JSON object.",
         discussion: """
             Image: random normalized 224x224 pixels at batch 32 and 1 (images/s). Text: p50 latency of a short \
-            query (7 tokens) and of a 77-token caption, and texts/s at batch 32 (realistic queries). Each figure \
+            query (7 tokens) and of a 77-token caption, and texts/s at batch 32 (32 distinct queries). Each figure \
             is the median of timed runs after a warm-up. Nothing else should run on the machine meanwhile.
             """
     )

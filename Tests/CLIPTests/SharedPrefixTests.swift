@@ -12,11 +12,12 @@ import Testing
     let cat: [Int32] = [49406, 320, 1125, 539, 320, 2368, 49407]   // a photo of a cat
     let two: [Int32] = [49406, 1237, 1929, 49407]                  // two dog
     var tree = PrefixTree()
-    #expect(tree.newRows(dog[...]) == 7)
     tree.add(dog[...])
-    #expect(tree.newRows(cat[...]) == 2 && tree.newRows(dog[...]) == 0 && tree.newRows(two[...]) == 3)
+    #expect(tree.rows == 7)
     tree.add(cat[...])
+    #expect(tree.rows == 7 + 2)
     tree.add(dog[...])
+    #expect(tree.rows == 7 + 2)
     tree.add(two[...])
     #expect(tree.rows == 7 + 2 + 3)
     #expect(tree.tokens == dog + [2368, 49407, 1237, 1929, 49407])
@@ -53,7 +54,7 @@ func textsThatSharePrefixesGetTheEmbeddingsTheyGetAlone(precision: PrecisionSett
     }
 }
 
-/// More texts than one pass holds (TextTransformer.maxChunkRows): all 77 ids long, sharing ten.
+/// More texts than one pass holds (TextTransformer.maxChunkRows positions): all 77 ids long, sharing ten.
 @Test func aBatchOfManyPassesStillSharesAndMatches() throws {
     let model = try CLIPModel(directory: ModelFixtures.huggingFaceF16, precision: .f32)
     let shared: [Int32] = [49406] + (1..<10).map { Int32(320 + $0) }

@@ -15,8 +15,9 @@ struct TextTransformer: Sendable {
         encoder = TransformerEncoder(layers: weights.layers, tower: config.tower)
     }
 
-    /// Rows per forward pass (32 x 77 tokens: ~50 MB of scratch for ViT-B/32's text tower), and
-    /// sequences per pass.
+    /// Positions per forward pass, counted over every sequence's whole length (so the rows and the
+    /// shared paths' copies for attention stay within 32 x 77 tokens' scratch, ~50 MB for ViT-B/32's
+    /// text tower however much the sequences share), and sequences per pass.
     static let maxChunkRows = 32 * 77
     static let maxChunkSequences = 256
 
@@ -52,10 +53,11 @@ struct TextTransformer: Sendable {
         var start = 0
         while start < sequences.count {
             var tree = PrefixTree()
-            var end = start
+            var end = start, positions = 0
             while end < sequences.count, end - start < Self.maxChunkSequences,
-                  end == start || tree.rows + tree.newRows(sequences[end].ids) <= Self.maxChunkRows {
+                  end == start || positions + sequences[end].ids.count <= Self.maxChunkRows {
                 tree.add(sequences[end].ids)
+                positions += sequences[end].ids.count
                 end += 1
             }
             for (sequence, embedding) in zip(sequences[start..<end], embed(tree)) { result[sequence.index] = embedding }
@@ -132,16 +134,6 @@ struct PrefixTree {
     }
 
     private static func key(parent: Int, id: Int32) -> Int64 { Int64(parent + 1) << 32 | Int64(UInt32(bitPattern: id)) }
-
-    /// How many rows `add(ids)` would add.
-    func newRows(_ ids: ArraySlice<Int32>) -> Int {
-        var parent = -1
-        for (position, id) in ids.enumerated() {
-            guard let row = children[Self.key(parent: parent, id: id)] else { return ids.count - position }
-            parent = row
-        }
-        return 0
-    }
 
     mutating func add(_ ids: ArraySlice<Int32>) {
         var path: [Int] = []
