@@ -290,8 +290,8 @@ static inline void packed_linear(const float *x, size_t x_stride, size_t row_beg
                 // weights from memory: the hardware prefetcher did not run far enough ahead (10 GB/s
                 // of f16 on one core). Prefetching the next panel one panel ahead keeps enough lines
                 // in flight: the 7-row text linears ran 9.1 -> 6.0 ms (f32) and 7.8 -> 3.4 ms (f16)
-                // on one core here (bench/gemm/precision_bench.c). Past the last panel this touches
-                // nothing: prefetches do not fault.
+                // on one core here (bench/gemm/precision_bench.c). Past the last panel it points past
+                // the weights, harmlessly: a prefetch does not fault.
                 const char *pf = (const char *)b + in_features * NK_PANEL * (half ? 2 : 4);
                 for (size_t t = 0; t < tiles; t++) {
                     const size_t m = m0 + tile_start(m1 - m0, t, tile_rows);

@@ -68,9 +68,6 @@ public struct SharedPrefixSequence: Sendable, Equatable {
         self.rows = rows
         self.firstOwn = firstOwn
     }
-
-    /// The rows it owns.
-    public var own: Range<Int> { rows[firstOwn] ..< rows[firstOwn] + rows.count - firstOwn }
 }
 
 /// Floats of `gathered` scratch `causalAttention(qkv:…)` needs: a copy of the QKV rows of every
@@ -118,9 +115,10 @@ public func causalAttention(
                          out: out + s.rows[s.firstOwn] * width, keys: s.rows.count,
                          queries: s.rows.count - s.firstOwn, firstQuery: s.firstOwn)
     }
+    // Workers as the scratch was sized (by sequences; `only` may ask more rows than there are sequences).
     let job = AttentionJob(segments: segments, stride: stride, heads: heads, headDim: headDim, causal: true,
                            maxKeys: sequences.map(\.rows.count).max() ?? 0, scores: scores,
-                           workers: attentionWorkers(batch: segments.count, heads: heads))
+                           workers: attentionWorkers(batch: sequences.count, heads: heads))
     parallelFor(job.workers) { job.run(worker: $0) }
 }
 

@@ -102,7 +102,7 @@ void nk_pack_weight_int8(const float *w, size_t out_features, size_t in_features
                          float *scales);
 
 /// 32-bit words of nk_quantize_rows_int8's output for `rows` rows, in either format:
-/// nk_int8_row_scales_count(rows) times the k pairs, plus one.
+/// nk_int8_row_scales_count(rows) times (k pairs + 1).
 size_t nk_int8_rows_count(size_t rows, size_t in_features);
 
 /// Row scales nk_quantize_rows_int8 writes: rows rounded up to the kernel's tile height.
