@@ -212,6 +212,13 @@ static void i8_tile_any(size_t mr, size_t kp, const int32_t *a, const int8_t *b,
 // (columns 0..15 in order), then per row a broadcast pair and vpmaddwd into 16 s32 lanes; up to
 // three 4-row groups (12 rows) at once. Integer sums are exact in any width, and the store is
 // `i8_store` on the two 8-lane halves, so the outputs are the AVX2 kernel's bits.
+// The start of a 12-row tile over packed rows of `words` words: a0..a11 point at each row's group
+// (rows 4g..4g+3 are group g, `words` x 4 words each), c0..c11 are its zeroed s32 accumulators.
+#define I8_TILE12_START(words)                                                             \
+    const int32_t *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a + I8_MR * (words), *a5 = a4, *a6 = a4, *a7 = a4; \
+    const int32_t *a8 = a + 2 * I8_MR * (words), *a9 = a8, *a10 = a8, *a11 = a8;          \
+    __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;      \
+    __m512i c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
 #define I8_ROW512(i)                                                                       \
     if (mr > i) c##i = _mm512_add_epi32(c##i, _mm512_madd_epi16(                          \
         _mm512_set1_epi32(a##i[j * I8_MR + (i % I8_MR)]), bv));
@@ -224,13 +231,7 @@ __attribute__((target("avx512f,avx512bw,avx2,fma"), always_inline))
 static inline void i8_tile512(const int mr, size_t kp, const int32_t *a, const int8_t *b, const float *row_scales,
                               const float *col_scales, float *c, size_t ldc, size_t cols, bool accumulate,
                               const float *bias, bool gelu) {
-    // Rows 4g..4g+3 are group g of the packed rows, kp pairs x 4 rows each.
-    const int32_t *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a + I8_MR * kp, *a5 = a4, *a6 = a4, *a7 = a4;
-    const int32_t *a8 = a + 2 * I8_MR * kp, *a9 = a8, *a10 = a8, *a11 = a8;
-    __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512();
-    __m512i c3 = _mm512_setzero_si512(), c4 = _mm512_setzero_si512(), c5 = _mm512_setzero_si512();
-    __m512i c6 = _mm512_setzero_si512(), c7 = _mm512_setzero_si512(), c8 = _mm512_setzero_si512();
-    __m512i c9 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    I8_TILE12_START(kp)
     for (size_t j = 0; j < kp; j++) {
         _mm_prefetch((const char *)b + 32 * (kp + j), _MM_HINT_T0);
         const __m512i bv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(b + 32 * j)));
@@ -280,13 +281,7 @@ static inline void i8_tile_vnni(const int mr, size_t kp, const int32_t *a, const
                                 const int32_t *row_sums, const float *col_scales, float *c, size_t ldc, size_t cols,
                                 bool accumulate, const float *bias, bool gelu) {
     const size_t kq = (kp + 1) / 2;
-    // Rows 4g..4g+3 are group g of the packed rows, kq quads x 4 rows each.
-    const int32_t *a0 = a, *a1 = a, *a2 = a, *a3 = a, *a4 = a + I8_MR * kq, *a5 = a4, *a6 = a4, *a7 = a4;
-    const int32_t *a8 = a + 2 * I8_MR * kq, *a9 = a8, *a10 = a8, *a11 = a8;
-    __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512(), c2 = _mm512_setzero_si512();
-    __m512i c3 = _mm512_setzero_si512(), c4 = _mm512_setzero_si512(), c5 = _mm512_setzero_si512();
-    __m512i c6 = _mm512_setzero_si512(), c7 = _mm512_setzero_si512(), c8 = _mm512_setzero_si512();
-    __m512i c9 = _mm512_setzero_si512(), c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+    I8_TILE12_START(kq)
     // Word 2c of a quad takes column c's first pair (word c of the 64 bytes), word 2c + 1 its second
     // (word 16 + c).
     const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
@@ -343,25 +338,13 @@ void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, si
                          size_t out_stride, bool accumulate, nk_activation activation, bool vnni) {
     const size_t kp = kpairs(in_features);
     const bool gelu = activation == NK_QUICK_GELU;
-    if (vnni) {
-        const size_t kq = kquads(in_features), padded = (rows + I8_MR - 1) / I8_MR * I8_MR;
-        const int32_t *row_sums = packed_rows + padded * kq;
-        for (size_t m0 = 0; m0 < rows; m0 += I8_MC) {
-            const size_t m1 = rows - m0 < I8_MC ? rows : m0 + I8_MC;
-            for (size_t p = panel_begin; p < panel_end; p++) {
-                const size_t col = p * NK_PANEL;
-                const size_t cols = out_features - col < NK_PANEL ? out_features - col : NK_PANEL;
-                for (size_t m = m0; m < m1; m += 3 * I8_MR) {
-                    const size_t mr = m1 - m < 3 * I8_MR ? m1 - m : 3 * I8_MR;
-                    i8_tile_vnni_any(mr, kp, packed_rows + m * kq, packed + p * kp * 2 * NK_PANEL, row_scales + m,
-                                     row_sums + m, scales + col, out + m * out_stride + col, out_stride, cols,
-                                     accumulate, bias ? bias + col : NULL, gelu);
-                }
-            }
-        }
-        return;
-    }
-    const bool wide = nk_avx512_enabled();   // AVX-512 F and BW (nk_has_avx512), unless turned off
+    // VNNI needs the AVX-512 tiles on (nk_int8_vnni_enabled); else AVX-512 F and BW
+    // (nk_has_avx512), unless turned off.
+    const bool wide = vnni || nk_avx512_enabled();
+    const size_t tile_rows = wide ? 3 * I8_MR : I8_MR;
+    // Words per packed row (k quads for VNNI, else k pairs); the VNNI rows' sums follow them.
+    const size_t words = vnni ? kquads(in_features) : kp;
+    const int32_t *row_sums = packed_rows + nk_int8_row_scales_count(rows) * words;
     // Blocks of I8_MC rows (48 x 768 pairs of s16: 144 KB, in L2 while the panels stream by).
     for (size_t m0 = 0; m0 < rows; m0 += I8_MC) {
         const size_t m1 = rows - m0 < I8_MC ? rows : m0 + I8_MC;
@@ -369,18 +352,19 @@ void nk_int8_linear_avx2(const int32_t *packed_rows, const float *row_scales, si
             const size_t col = p * NK_PANEL;
             const size_t cols = out_features - col < NK_PANEL ? out_features - col : NK_PANEL;
             const int8_t *b = packed + p * kp * 2 * NK_PANEL;
-            if (wide) {
-                for (size_t m = m0; m < m1; m += 3 * I8_MR) {
-                    const size_t mr = m1 - m < 3 * I8_MR ? m1 - m : 3 * I8_MR;
-                    i8_tile512_any(mr, kp, packed_rows + m * kp, b, row_scales + m, scales + col,
-                                   out + m * out_stride + col, out_stride, cols, accumulate, bias ? bias + col : NULL, gelu);
+            const float *bias_p = bias ? bias + col : NULL;
+            for (size_t m = m0; m < m1; m += tile_rows) {
+                const size_t mr = m1 - m < tile_rows ? m1 - m : tile_rows;
+                const int32_t *a = packed_rows + m * words;
+                float *c = out + m * out_stride + col;
+                if (vnni) {
+                    i8_tile_vnni_any(mr, kp, a, b, row_scales + m, row_sums + m, scales + col, c, out_stride, cols,
+                                     accumulate, bias_p, gelu);
+                } else if (wide) {
+                    i8_tile512_any(mr, kp, a, b, row_scales + m, scales + col, c, out_stride, cols, accumulate, bias_p, gelu);
+                } else {
+                    i8_tile_any(mr, kp, a, b, row_scales + m, scales + col, c, out_stride, cols, accumulate, bias_p, gelu);
                 }
-                continue;
-            }
-            for (size_t m = m0; m < m1; m += I8_MR) {
-                const size_t mr = m1 - m < I8_MR ? m1 - m : I8_MR;
-                i8_tile_any(mr, kp, packed_rows + m * kp, b, row_scales + m, scales + col,
-                            out + m * out_stride + col, out_stride, cols, accumulate, bias ? bias + col : NULL, gelu);
             }
         }
     }

@@ -49,17 +49,19 @@ public struct FolderIndexer: Sendable {
                     shouldStop: () -> Bool = { false }) -> IndexSummary {
         var summary = IndexSummary()
         let starts = Array(stride(from: 0, to: files.count, by: batchSize))
+        // Chunk `index`, read and decoded on a thread of its own from now on.
+        let prepare = { (index: Int) in
+            let start = starts[index]
+            return PreparedChunk(self, Array(files[start..<min(start + batchSize, files.count)]), before: start, progress: progress)
+        }
         guard !starts.isEmpty, !shouldStop() else { return summary }
-        let chunk = { (start: Int) in Array(files[start..<min(start + batchSize, files.count)]) }
-        var next: PreparedChunk? = PreparedChunk(self, chunk(starts[0]), before: starts[0], progress: progress)
-        for (index, start) in starts.enumerated() {
+        var next: PreparedChunk? = prepare(0)
+        for index in starts.indices {
             guard let current = next else { break }
-            let paths = chunk(start)
             let prepared = current.wait()
-            next = index + 1 < starts.count && !shouldStop()
-                ? PreparedChunk(self, chunk(starts[index + 1]), before: starts[index + 1], progress: progress) : nil
+            next = index + 1 < starts.count && !shouldStop() ? prepare(index + 1) : nil
             var fresh: [(DecodedImage, mtime: Double, reembedding: Bool)] = []
-            for (path, item) in zip(paths, prepared) {
+            for (path, item) in zip(current.paths, prepared) {
                 switch item {
                 case .unchanged: summary.skipped += 1
                 case .notImage: summary.notImages += 1
@@ -76,10 +78,12 @@ public struct FolderIndexer: Sendable {
 
     /// One chunk read, sniffed, hashed and decoded on every core, started on a thread of its own.
     private final class PreparedChunk: @unchecked Sendable {
+        let paths: [String]
         private var result: [Prepared] = []
         private let done = DispatchSemaphore(value: 0)
 
         init(_ indexer: FolderIndexer, _ paths: [String], before: Int, progress: @escaping @Sendable (Int) -> Void) {
+            self.paths = paths
             let thread = Thread { [self] in
                 result = ResultSlots.concurrentMap(paths.count, finished: { progress(before + $0) }) { indexer.prepare(paths[$0]) }
                 done.signal()

@@ -194,8 +194,7 @@ private struct PackedLinearJob: @unchecked Sendable {
 
     /// out[rows, panels' columns]; int8 quantizes these rows first (one scale per row), unless
     /// `quantized` holds all of x's rows already.
-    func run(rows part: Range<Int>, panels columns: Range<Int>,
-             quantized: (rows: UnsafePointer<Int32>, scales: UnsafePointer<Float>, vnni: Bool)? = nil) {
+    func run(rows part: Range<Int>, panels columns: Range<Int>, quantized: QuantizedInt8Rows? = nil) {
         guard !part.isEmpty, !columns.isEmpty else { return }
         let (first, last) = (columns.lowerBound, columns.upperBound)
         switch panels {
@@ -206,19 +205,30 @@ private struct PackedLinearJob: @unchecked Sendable {
             nk_packed_linear_f16_avx2(x, xStride, part.lowerBound, part.upperBound, p, inFeatures, outFeatures, first, last,
                                       bias, out, outFeatures, accumulate, activation)
         case .int8(let p, let scales):
-            if let quantized {
-                precondition(part == 0 ..< rows, "packedLinear: quantized rows are all of x's")
-                nk_int8_linear_avx2(quantized.rows, quantized.scales, rows, p, scales, inFeatures, outFeatures, first, last,
-                                    bias, out, outFeatures, accumulate, activation, quantized.vnni)
-                return
-            }
-            let count = part.count, vnni = nk_int8_vnni_enabled()   // one answer for both calls
-            let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(count, inFeatures)))
-            let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(count))
-            defer { codes.deallocate(); rowScales.deallocate() }
-            nk_quantize_rows_int8(x + part.lowerBound * xStride, xStride, count, inFeatures, codes, rowScales, vnni)
-            nk_int8_linear_avx2(codes, rowScales, count, p, scales, inFeatures, outFeatures, first, last,
-                                bias, out + part.lowerBound * outFeatures, outFeatures, accumulate, activation, vnni)
+            precondition(quantized == nil || part == 0 ..< rows, "packedLinear: quantized rows are all of x's")
+            let q = quantized ?? QuantizedInt8Rows(x + part.lowerBound * xStride, xStride: xStride, rows: part.count,
+                                                   inFeatures: inFeatures)
+            nk_int8_linear_avx2(q.codes, q.scales, part.count, p, scales, inFeatures, outFeatures, first, last,
+                                bias, out + part.lowerBound * outFeatures, outFeatures, accumulate, activation, q.vnni)
+        }
+    }
+
+    /// Rows quantized for the int8 kernel (`nk_quantize_rows_int8`), in the format of the kernel
+    /// chosen now (VNNI or not): one answer for the quantization and the kernel calls that read them.
+    final class QuantizedInt8Rows: @unchecked Sendable {
+        let codes: UnsafeMutablePointer<Int32>
+        let scales: UnsafeMutablePointer<Float>
+        let vnni = nk_int8_vnni_enabled()
+
+        init(_ x: UnsafePointer<Float>, xStride: Int, rows: Int, inFeatures: Int) {
+            codes = .allocate(capacity: max(1, nk_int8_rows_count(rows, inFeatures)))
+            scales = .allocate(capacity: nk_int8_row_scales_count(rows))
+            nk_quantize_rows_int8(x, xStride, rows, inFeatures, codes, scales, vnni)
+        }
+
+        deinit {
+            codes.deallocate()
+            scales.deallocate()
         }
     }
 
@@ -226,31 +236,20 @@ private struct PackedLinearJob: @unchecked Sendable {
     final class PanelSplit: @unchecked Sendable {
         let job: PackedLinearJob
         let workers, panelCount: Int
-        private let codes: UnsafeMutablePointer<Int32>?
-        private let rowScales: UnsafeMutablePointer<Float>?
-        private let vnni = nk_int8_vnni_enabled()
+        private let quantized: QuantizedInt8Rows?
 
         init(_ job: PackedLinearJob, workers: Int, panelCount: Int) {
             self.job = job
             self.workers = workers
             self.panelCount = panelCount
             if case .int8 = job.panels, workers > 1 {
-                let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, nk_int8_rows_count(job.rows, job.inFeatures)))
-                let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: nk_int8_row_scales_count(job.rows))
-                nk_quantize_rows_int8(job.x, job.xStride, job.rows, job.inFeatures, codes, rowScales, vnni)
-                (self.codes, self.rowScales) = (codes, rowScales)
+                quantized = QuantizedInt8Rows(job.x, xStride: job.xStride, rows: job.rows, inFeatures: job.inFeatures)
             } else {
-                (codes, rowScales) = (nil, nil)
+                quantized = nil
             }
         }
 
-        deinit {
-            codes?.deallocate()
-            rowScales?.deallocate()
-        }
-
         func run(worker: Int) {
-            let quantized = codes.map { (rows: UnsafePointer($0), scales: UnsafePointer(rowScales!), vnni: vnni) }
             job.run(rows: 0 ..< job.rows, panels: panelCount * worker / workers ..< panelCount * (worker + 1) / workers,
                     quantized: quantized)
         }

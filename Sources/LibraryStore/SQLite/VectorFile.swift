@@ -209,12 +209,11 @@ private struct FileInput {
     /// The next `count` elements, without a checksum (the header).
     mutating func read<T: BitwiseCopyable>(_ count: Int) throws(VectorFile.Unusable) -> [T] {
         var ignored = PieceChecksums()
-        return try readSection(count, into: &ignored, parallel: false)
+        return try readSection(count, into: &ignored)
     }
 
     /// The next `count` elements, each piece's digest added to `pieces`.
-    mutating func readSection<T: BitwiseCopyable>(_ count: Int, into pieces: inout PieceChecksums,
-                                                  parallel: Bool = true) throws(VectorFile.Unusable) -> [T] {
+    mutating func readSection<T: BitwiseCopyable>(_ count: Int, into pieces: inout PieceChecksums) throws(VectorFile.Unusable) -> [T] {
         let bytes = count * MemoryLayout<T>.stride
         guard count >= 0, bytes <= size - offset else { throw VectorFile.Unusable(reason: "truncated at byte \(offset)") }
         let pieceCount = PieceChecksums.pieceCount(bytes)
@@ -235,7 +234,7 @@ private struct FileInput {
                         out.value[piece] = checksum64(UnsafeRawBufferPointer(target))
                     }
                 }
-                if parallel { DispatchQueue.concurrentPerform(iterations: pieceCount, execute: readPiece) } else { (0..<pieceCount).forEach(readPiece) }
+                DispatchQueue.concurrentPerform(iterations: pieceCount, execute: readPiece)
             }
             initialized = failures.withLock { $0.isEmpty } ? count : 0
         }
